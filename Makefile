@@ -22,7 +22,7 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: $(STAMP)
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 -v --durations 15
+	$(PY) -m pytest llmstart tests notebooks --doctest-modules --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 -v --durations 15
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -306,6 +306,8 @@ def load_classifier(
         }
     elif num_labels is not None:
         kwargs = {"num_labels": num_labels}
+    if kwargs:  # a new head may replace one of another size (a model fine-tuned before)
+        kwargs["ignore_mismatched_sizes"] = True
     model = _from_pretrained(AutoModelForSequenceClassification, src, "encoder", **kwargs)
     tokenizer = _from_pretrained(AutoTokenizer, src, "encoder")
     if verbose:

@@ -357,9 +357,9 @@ def fit(
       ``live_plot``: one figure of loss and metric, redrawn in place in Jupyter.
     """
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
     from accelerate.utils import DataLoaderConfiguration
     from tqdm.auto import tqdm
-    from accelerate.state import AcceleratorState
     from transformers import get_scheduler
 
     AcceleratorState._reset_state(reset_partial_state=False)  # a new run may change precision

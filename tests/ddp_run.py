@@ -18,21 +18,30 @@ from llmstart.data import make_loader  # noqa: E402
 from llmstart.models import load_tokenizer  # noqa: E402
 from llmstart.train import fit  # noqa: E402
 
-parser = argparse.ArgumentParser()
-parser.add_argument("out")
-parser.add_argument("--accum", type=int, default=1)
-parser.add_argument("--batch", type=int, default=16)
-args = parser.parse_args()
 
-frame = synthetic_frame(96)
-names = sorted(frame.label.unique())
-tok = load_tokenizer("minilm")
-loader = make_loader(frame, tok, names, batch_size=args.batch, shuffle=True, seed=0)
-val = make_loader(frame.iloc[:48], tok, names, batch_size=16)
-model = tiny_bert(dropout=0.0)
-history = fit(model, loader, val, epochs=4, lr=3e-3, grad_accum_steps=args.accum, progress=False,
-              restore_best=False, seed=0)
-if PartialState().is_main_process:
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.out)
-    print(f"processes={history.num_processes} steps={history.steps[-1]['step']} "
-          f"loss={history.steps[-1]['loss']:.6f} val_acc={history.evals[-1]['accuracy']:.4f}")
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--accum", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=16)
+    args = parser.parse_args()
+
+    frame = synthetic_frame(96)
+    names = sorted(frame.label.unique())
+    tok = load_tokenizer("minilm")
+    # No length grouping: then batch k of size 16 is exactly batches 2k and 2k+1 of size 8,
+    # so runs with different micro-batch sizes see the same global batches.
+    loader = make_loader(frame, tok, names, batch_size=args.batch, shuffle=True, seed=0,
+                         group_by_length=False)
+    val = make_loader(frame.iloc[:48], tok, names, batch_size=16)
+    model = tiny_bert(dropout=0.0)
+    history = fit(model, loader, val, epochs=4, lr=3e-3, grad_accum_steps=args.accum, progress=False,
+                  restore_best=False, seed=0)
+    if PartialState().is_main_process:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.out)
+        print(f"processes={history.num_processes} steps={history.steps[-1]['step']} "
+              f"loss={history.steps[-1]['loss']:.6f} val_acc={history.evals[-1]['accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

