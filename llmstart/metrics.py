@@ -38,7 +38,7 @@ def confusion_matrix(
 ) -> pd.DataFrame:
     """Confusion matrix as a labelled table: rows are true labels, columns predictions.
 
-    >>> confusion_matrix([0, 1, 1], [0, 1, 0], ["neg", "pos"]).loc["pos", "neg"]
+    >>> int(confusion_matrix([0, 1, 1], [0, 1, 0], ["neg", "pos"]).loc["pos", "neg"])
     1
     """
     from sklearn.metrics import confusion_matrix as sk_confusion
@@ -53,7 +53,7 @@ def per_class_report(
 ) -> pd.DataFrame:
     """Precision, recall, F1 and support for each class.
 
-    >>> per_class_report([0, 1, 1], [0, 1, 0], ["neg", "pos"]).loc["pos", "recall"]
+    >>> float(per_class_report([0, 1, 1], [0, 1, 0], ["neg", "pos"]).loc["pos", "recall"])
     0.5
     """
     from sklearn.metrics import precision_recall_fscore_support

@@ -148,7 +148,7 @@ def evaluate(model: torch.nn.Module, loader, accelerator=None) -> dict[str, floa
     """
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    device = next(model.parameters(), torch.empty(0)).device
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     weight_sum = torch.zeros((), dtype=torch.float64, device=device)
     preds, golds, causal = [], [], False
@@ -293,10 +293,14 @@ def _load_checkpoint(folder: Path, model, optimizer, scheduler, accelerator):
 
 
 def _set_epoch(loader, epoch: int) -> None:
-    """Tell every batch sampler in the chain the epoch (accelerate wraps ours when distributed)."""
+    """Tell the loader and every batch sampler in its chain the epoch.
+
+    accelerate's loader re-applies its own epoch counter when iterated, and wraps our sampler
+    when distributed, so each link must hear it.
+    """
     obj = loader
     while obj is not None:
-        if hasattr(obj, "set_epoch") and not hasattr(obj, "dataset"):
+        if hasattr(obj, "set_epoch"):
             obj.set_epoch(epoch)
         obj = getattr(obj, "batch_sampler", None)
 
