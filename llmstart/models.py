@@ -283,11 +283,13 @@ def load_classifier(
     label_names: list[str] | None = None,
     source: str = "auto",
     verbose: bool = True,
+    seed: int | None = 0,
 ):
     """Pre-trained encoder + a new classification head; returns ``(model, tokenizer)``.
 
     Give ``label_names`` (preferred: predictions then carry names) or ``num_labels``.
-    A saved fine-tuned folder loads with its own head and labels.
+    A saved fine-tuned folder loads with its own head and labels. ``seed`` fixes the random
+    initialisation of the new head (``None``: leave the global RNG alone).
 
     >>> model, tok = load_classifier("minilm", label_names=["neg", "pos"], verbose=False)
     >>> model.config.id2label[1]
@@ -308,6 +310,8 @@ def load_classifier(
         kwargs = {"num_labels": num_labels}
     if kwargs:  # a new head may replace one of another size (a model fine-tuned before)
         kwargs["ignore_mismatched_sizes"] = True
+    if seed is not None:
+        torch.manual_seed(seed)
     model = _from_pretrained(AutoModelForSequenceClassification, src, "encoder", **kwargs)
     tokenizer = _from_pretrained(AutoTokenizer, src, "encoder")
     if verbose:
