@@ -13,10 +13,10 @@ from conftest import synthetic_frame, tiny_bert
 from llmstart.__main__ import main
 
 
-def run(*args, stdin=None):
+def run(*args, stdin=None, timeout=900):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run([sys.executable, "-m", "llmstart", *args], capture_output=True, text=True,
-                          env=env, input=stdin, timeout=900)
+                          env=env, input=stdin, timeout=timeout)
 
 
 def test_doctor_lists_offline_models_and_data():
@@ -67,7 +67,7 @@ def test_predict_without_a_model_is_clear(tmp_path):
 def test_bbc_news_reaches_95_percent_with_the_offline_minilm(tmp_path):
     """The acceptance run: real pre-trained MiniLM, real BBC News, CPU, a few minutes."""
     out = run("train", "--data", "bbc_news", "--out", str(tmp_path / "bbc"), "--epochs", "2",
-              "--max-length", "128", "--lr", "1e-4")
+              "--max-length", "128", "--lr", "1e-4", timeout=2400)
     assert out.returncode == 0, out.stderr[-2000:]
     metrics = json.loads((tmp_path / "bbc" / "metrics.json").read_text())
     print(json.dumps(metrics, indent=1))
