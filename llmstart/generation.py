@@ -20,10 +20,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from transformers import PreTrainedTokenizerBase
+
+    Tokenizer = PreTrainedTokenizerBase
 
 IGNORE_INDEX = -100  # label value that cross-entropy skips
 
@@ -56,7 +62,7 @@ def chat_messages(
 
 
 def format_chat(
-    tokenizer,
+    tokenizer: Tokenizer,
     prompt: str,
     system: str | None = None,
     examples: Sequence[tuple[str, str]] = (),
@@ -101,7 +107,7 @@ def as_pairs(data: Pairs, prompt_col: str = "question", answer_col: str = "answe
 
 
 def encode_sft(
-    tokenizer,
+    tokenizer: Tokenizer,
     prompt: str,
     answer: str,
     system: str | None = None,
@@ -142,8 +148,8 @@ class SFTDataset(Dataset):
     2
     """
 
-    def __init__(self, pairs: Pairs, tokenizer, system: str | None = None, max_length: int = 256,
-                 prompt_col: str = "question", answer_col: str = "answer"):
+    def __init__(self, pairs: Pairs, tokenizer: Tokenizer, system: str | None = None,
+                 max_length: int = 256, prompt_col: str = "question", answer_col: str = "answer"):
         self.examples = [encode_sft(tokenizer, p, a, system, max_length)
                          for p, a in as_pairs(pairs, prompt_col, answer_col)]
 
@@ -186,7 +192,7 @@ class SFTCollator:
 
 def make_sft_loader(
     pairs: Pairs,
-    tokenizer,
+    tokenizer: Tokenizer,
     batch_size: int = 8,
     max_length: int = 256,
     shuffle: bool = False,
@@ -219,7 +225,8 @@ def make_sft_loader(
 
 
 @torch.no_grad()
-def _nll_sums(model, tokenizer, dataset: SFTDataset, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _nll_sums(model: torch.nn.Module, tokenizer: Tokenizer, dataset: SFTDataset,
+              batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per example: summed negative log-likelihood of the scored tokens, and their count."""
     was_training = model.training
     model.eval()
@@ -241,8 +248,8 @@ def _nll_sums(model, tokenizer, dataset: SFTDataset, batch_size: int) -> tuple[t
 
 
 def answer_nll(
-    model,
-    tokenizer,
+    model: torch.nn.Module,
+    tokenizer: Tokenizer,
     pairs: Pairs,
     system: str | None = None,
     batch_size: int = 8,
@@ -268,8 +275,8 @@ def answer_nll(
 
 
 def perplexity(
-    model,
-    tokenizer,
+    model: torch.nn.Module,
+    tokenizer: Tokenizer,
     pairs: Pairs,
     system: str | None = None,
     batch_size: int = 8,
@@ -300,7 +307,7 @@ def perplexity(
 # --------------------------------------------------------------------------- decoding
 
 
-def _prompt_texts(tokenizer, prompts: Iterable[str] | str, system: str | None,
+def _prompt_texts(tokenizer: Tokenizer, prompts: Iterable[str] | str, system: str | None,
                   examples: Sequence[tuple[str, str]], chat: bool) -> list[str]:
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     return [format_chat(tokenizer, p, system, examples) if chat else p for p in prompts]
@@ -308,8 +315,8 @@ def _prompt_texts(tokenizer, prompts: Iterable[str] | str, system: str | None,
 
 @torch.no_grad()
 def generate(
-    model,
-    tokenizer,
+    model: torch.nn.Module,
+    tokenizer: Tokenizer,
     prompts: Iterable[str] | str,
     max_new_tokens: int = 64,
     do_sample: bool = False,
@@ -417,8 +424,8 @@ def filter_logits(
 
 @torch.no_grad()
 def next_token_probs(
-    model,
-    tokenizer,
+    model: torch.nn.Module,
+    tokenizer: Tokenizer,
     prompt: str,
     k: int = 10,
     temperature: float = 1.0,
@@ -426,8 +433,11 @@ def next_token_probs(
     top_p: float | None = None,
     system: str | None = None,
     chat: bool = True,
-):
+) -> pd.DataFrame:
     """The ``k`` likeliest next tokens after ``prompt`` and their probabilities, as a DataFrame.
+
+    ``temperature``, ``top_k`` and ``top_p`` apply as in sampling (:func:`filter_logits`);
+    tokens they remove (probability 0) are left out, so fewer than ``k`` rows may come back.
 
     >>> import torch
     >>> from transformers import LlamaConfig, LlamaForCausalLM
@@ -448,6 +458,6 @@ def next_token_probs(
     logits = model(**enc).logits[0, -1]
     model.train(was_training)
     probs = filter_logits(logits, temperature, top_k, top_p)
-    top = torch.topk(probs, k)
+    top = torch.topk(probs, min(k, int((probs > 0).sum())))
     tokens = [tokenizer.decode([i]) for i in top.indices.tolist()]
     return pd.DataFrame({"token": tokens, "probability": top.values.cpu().numpy()})

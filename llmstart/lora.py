@@ -27,11 +27,15 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from llmstart.models import count_parameters
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 # --------------------------------------------------------------------------- from scratch
 
@@ -60,11 +64,22 @@ class LoRALinear(nn.Module):
         return self.base(x) + (self.dropout(x) @ self.lora_A.T @ self.lora_B.T) * self.scaling
 
     def delta_weight(self) -> torch.Tensor:
-        """The update ``(alpha / r) · B A`` that merging adds to the frozen weight."""
+        """The update ``(alpha / r) · B A`` that merging adds to the frozen weight.
+
+        >>> LoRALinear(torch.nn.Linear(8, 3), r=2).delta_weight().abs().sum().item()  # B = 0
+        0.0
+        """
         return (self.lora_B @ self.lora_A) * self.scaling
 
     def merged(self) -> nn.Linear:
-        """A plain ``nn.Linear`` with the update folded in (same outputs, no extra cost)."""
+        """A plain ``nn.Linear`` with the update folded in (same outputs, no extra cost).
+
+        >>> lora = LoRALinear(torch.nn.Linear(8, 3), r=2)
+        >>> _ = torch.nn.init.normal_(lora.lora_B)
+        >>> x = torch.randn(4, 8)
+        >>> torch.allclose(lora.merged()(x), lora(x), atol=1e-6)
+        True
+        """
         out = nn.Linear(self.base.in_features, self.base.out_features, bias=self.base.bias is not None,
                         device=self.base.weight.device, dtype=self.base.weight.dtype)
         with torch.no_grad():
@@ -226,7 +241,7 @@ def add_lora(
     task_type: str = "SEQ_CLS",
     modules_to_save: Sequence[str] | None = None,
     dropout: float = 0.0,
-):
+) -> PeftModel:
     """Wrap ``model`` in a ``peft`` LoRA model (``model`` is changed in place); returns the PeftModel.
 
     ``task_type`` is ``"SEQ_CLS"`` (peft then also trains and saves the ``classifier``/
@@ -253,7 +268,7 @@ def add_lora(
         return get_peft_model(model, config)
 
 
-def copy_lora_weights(scratch_model: nn.Module, peft_model) -> int:
+def copy_lora_weights(scratch_model: nn.Module, peft_model: PeftModel) -> int:
     """Copy the trained weights of an :func:`inject_lora` model into a ``peft`` model.
 
     Both must wrap the same pre-trained model with the same targets, ``r`` and ``alpha``.
@@ -291,7 +306,7 @@ def copy_lora_weights(scratch_model: nn.Module, peft_model) -> int:
     return copied
 
 
-def save_adapter(peft_model, folder: str | Path) -> Path:
+def save_adapter(peft_model: PeftModel, folder: str | Path) -> Path:
     """Save only the adapter (LoRA matrices, plus any ``modules_to_save``) and its config.
 
     The folder holds ``adapter_config.json`` and ``adapter_model.safetensors``; its size is a
@@ -307,7 +322,7 @@ def save_adapter(peft_model, folder: str | Path) -> Path:
     return folder
 
 
-def load_adapter(base_model: nn.Module, folder: str | Path, is_trainable: bool = False):
+def load_adapter(base_model: nn.Module, folder: str | Path, is_trainable: bool = False) -> PeftModel:
     """Put a saved adapter onto a fresh copy of its base model; returns a PeftModel.
 
     >>> import tempfile
@@ -322,7 +337,7 @@ def load_adapter(base_model: nn.Module, folder: str | Path, is_trainable: bool =
         return PeftModel.from_pretrained(base_model, str(folder), is_trainable=is_trainable)
 
 
-def merge_for_deployment(peft_model) -> nn.Module:
+def merge_for_deployment(peft_model: PeftModel) -> nn.Module:
     """Fold the LoRA update into the base weights; returns the plain model (no peft layers).
 
     >>> pm = add_lora(torch.nn.Sequential(torch.nn.Linear(4, 4)), r=2, target_modules=["0"], task_type=None)

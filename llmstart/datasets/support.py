@@ -35,6 +35,12 @@ SYSTEM_PROMPT = "You are Brewly's customer-support assistant."
 
 @dataclass(frozen=True)
 class Intent:
+    """One customer intent: its question templates and its house-style reply templates.
+
+    >>> INTENTS[0].name, len(INTENTS[0].questions)
+    ('cancel_subscription', 8)
+    """
+
     name: str
     key_fact: str  # a phrase every correct reply contains
     questions: tuple[str, ...]  # 8 templates: 5 train, 1 val, 2 test
