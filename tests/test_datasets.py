@@ -44,3 +44,12 @@ def test_style_scores_catches_each_kind_of_miss():
     assert style_scores(["Hello. " + good[good.index("!") + 1:]], rows)["greeting"] == 0.0
     assert style_scores([good.replace(rows.key_fact.iloc[0], "...")], rows)["key_fact"] == 0.0
     assert style_scores([good.replace(SIGN_OFF, "Bye")], rows)["sign_off"] == 0.0
+
+
+def test_support_set_is_a_named_course_dataset():
+    from llmstart.data import NAMED_DATASETS, load_dataset
+
+    assert "brewly_support" in NAMED_DATASETS
+    df = load_dataset("brewly_support")
+    pd.testing.assert_frame_equal(df, support_replies())
+    assert set(df.label) == {i.name for i in INTENTS} and (df.text == df.question).all()

@@ -16,13 +16,16 @@ from llmstart.lora import (
     inject_lora,
     load_adapter,
     lora_param_count,
+    lora_targets,
     merge_for_deployment,
     merge_lora,
+    peft_lora_trainable,
     save_adapter,
     save_trainable,
     trainable_summary,
     training_state_mb,
 )
+from llmstart.models import count_parameters
 
 
 def _batch(seed: int = 0, n: int = 4, length: int = 12) -> dict:
@@ -72,7 +75,7 @@ def test_injected_model_starts_identical_and_freezes_all_but_lora_and_head():
 
 
 def test_inject_lora_rejects_names_that_match_nothing():
-    with pytest.raises(ValueError, match="no nn.Linear module matches"):
+    with pytest.raises(ValueError, match="no nn.Linear layer matches.*names look like"):
         inject_lora(tiny_bert(), ["q_proj"])
 
 
@@ -210,3 +213,28 @@ def test_real_minilm_scratch_and_peft_agree():
     batch = dict(tok(["LoRA adds a low-rank update.", "Short."], padding=True, return_tensors="pt"))
     torch.testing.assert_close(_logits(peft_model, batch), _logits(scratch, batch), rtol=1e-4, atol=1e-5)
     assert trainable_summary(scratch)["percent"] < 1.0
+
+
+def test_lora_count_matches_peft_on_a_bert():
+    model = tiny_bert()  # hidden 64, 2 layers
+    assert len(lora_targets(model, ["query", "value"])) == 4
+    assert lora_param_count(model, 4, ["query", "value"]) == 4 * 4 * (64 + 64)
+    for r in (1, 8):
+        assert peft_lora_trainable(model, r, ["query", "value"]) == lora_param_count(model, r, ["query", "value"])
+    intermediate = lora_param_count(model, 2, ["intermediate.dense"])
+    assert intermediate == 2 * 2 * (64 + 128)
+
+
+def test_peft_check_leaves_the_model_alone():
+    model = tiny_bert()
+    n = count_parameters(model, trainable_only=True)
+    peft_lora_trainable(model, 8, ["query"])
+    assert count_parameters(model, trainable_only=True) == n
+    assert not any("lora" in name for name, _ in model.named_parameters())
+
+
+def test_lora_count_errors_are_clear():
+    with pytest.raises(ValueError, match="no nn.Linear layer matches"):
+        lora_param_count(tiny_bert(), 8, ["q_proj"])
+    with pytest.raises(ValueError, match="rank r must be >= 1"):
+        lora_param_count(tiny_bert(), 0, ["query"])

@@ -1,20 +1,15 @@
-"""Helpers of the math notebook: schedules as fit sets them, sweeps, gradient noise, LoRA sizes."""
+"""Helpers of the math notebook: schedules as fit sets them, sweeps, gradient noise."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import tiny_bert
 from torch.utils.data import DataLoader
 
-from llmstart.models import count_parameters
 from llmstart.theory import (
     gradient_noise,
-    lora_parameter_count,
-    lora_targets,
     lr_schedule_curve,
     lr_sweep,
-    peft_lora_trainable,
 )
 from llmstart.train import fit
 
@@ -86,28 +81,3 @@ def test_full_batch_has_no_noise():
     x, y = torch.randn(32, 3), torch.randint(0, 2, (32,))
     table = gradient_noise(torch.nn.Linear(3, 2), x, y, batch_sizes=(32,), draws=3)
     assert table.relative_noise.iloc[0] < 1e-6
-
-
-def test_lora_count_matches_peft_on_a_bert():
-    model = tiny_bert()  # hidden 64, 2 layers
-    assert len(lora_targets(model, ["query", "value"])) == 4
-    assert lora_parameter_count(model, 4, ["query", "value"]) == 4 * 4 * (64 + 64)
-    for r in (1, 8):
-        assert peft_lora_trainable(model, r, ["query", "value"]) == lora_parameter_count(model, r, ["query", "value"])
-    intermediate = lora_parameter_count(model, 2, ["intermediate.dense"])
-    assert intermediate == 2 * 2 * (64 + 128)
-
-
-def test_peft_check_leaves_the_model_alone():
-    model = tiny_bert()
-    n = count_parameters(model, trainable_only=True)
-    peft_lora_trainable(model, 8, ["query"])
-    assert count_parameters(model, trainable_only=True) == n
-    assert not any("lora" in name for name, _ in model.named_parameters())
-
-
-def test_lora_count_errors_are_clear():
-    with pytest.raises(ValueError, match="no nn.Linear layer matches"):
-        lora_parameter_count(tiny_bert(), 8, ["q_proj"])
-    with pytest.raises(ValueError, match="rank r must be >= 1"):
-        lora_parameter_count(tiny_bert(), 0, ["query"])
