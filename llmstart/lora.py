@@ -200,12 +200,7 @@ def peft_lora_trainable(model: nn.Module, r: int, target_modules: Sequence[str])
     """
     import copy
 
-    from peft import LoraConfig, get_peft_model
-
-    with warnings.catch_warnings():
-        # peft 0.21 calls a transformers 5 method that is deprecated (harmless)
-        warnings.simplefilter("ignore", FutureWarning)
-        wrapped = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, target_modules=list(target_modules)))
+    wrapped = add_lora(copy.deepcopy(model), r=r, target_modules=target_modules, task_type=None)
     return count_parameters(wrapped, trainable_only=True)
 
 
