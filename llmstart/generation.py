@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from llmstart.runtime import eval_mode, pad_token_id, padding_side
+
 if TYPE_CHECKING:
     import pandas as pd
     from transformers import PreTrainedTokenizerBase
@@ -216,8 +218,7 @@ def make_sft_loader(
 
     dataset = SFTDataset(pairs, tokenizer, system, max_length, prompt_col, answer_col)
     sampler = LengthGroupedBatchSampler(dataset.lengths, batch_size, shuffle, group_by_length, seed)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=SFTCollator(pad),
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=SFTCollator(pad_token_id(tokenizer)),
                       generator=torch.Generator().manual_seed(seed))
 
 
@@ -228,22 +229,19 @@ def make_sft_loader(
 def _nll_sums(model: torch.nn.Module, tokenizer: Tokenizer, dataset: SFTDataset,
               batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per example: summed negative log-likelihood of the scored tokens, and their count."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    collate = SFTCollator(pad)
+    collate = SFTCollator(pad_token_id(tokenizer))
     sums, counts = [], []
-    for i in range(0, len(dataset), batch_size):
-        batch = collate([dataset[j] for j in range(i, min(i + batch_size, len(dataset)))])
-        batch = {k: v.to(device) for k, v in batch.items()}
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        logits, labels = logits[:, :-1].float(), batch["labels"][:, 1:]  # position t predicts token t + 1
-        nll = torch.nn.functional.cross_entropy(
-            logits.transpose(1, 2), labels, ignore_index=IGNORE_INDEX, reduction="none")
-        sums.append(nll.sum(1).double().cpu())
-        counts.append((labels != IGNORE_INDEX).sum(1).cpu())
-    model.train(was_training)
+    with eval_mode(model):
+        for i in range(0, len(dataset), batch_size):
+            batch = collate([dataset[j] for j in range(i, min(i + batch_size, len(dataset)))])
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            logits, labels = logits[:, :-1].float(), batch["labels"][:, 1:]  # position t predicts token t + 1
+            nll = torch.nn.functional.cross_entropy(
+                logits.transpose(1, 2), labels, ignore_index=IGNORE_INDEX, reduction="none")
+            sums.append(nll.sum(1).double().cpu())
+            counts.append((labels != IGNORE_INDEX).sum(1).cpu())
     return torch.cat(sums), torch.cat(counts)
 
 
@@ -353,18 +351,15 @@ def generate(
     from transformers import GenerationConfig
 
     texts = _prompt_texts(tokenizer, prompts, system, examples, chat)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    settings = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "pad_token_id": pad,
+    settings = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "pad_token_id": pad_token_id(tokenizer),
                 "eos_token_id": tokenizer.eos_token_id, "repetition_penalty": repetition_penalty}
     if do_sample:  # sampling knobs only when sampling (transformers warns otherwise)
         settings.update(temperature=temperature, top_k=top_k or 0, top_p=top_p if top_p is not None else 1.0)
     config = GenerationConfig(**settings)
-    was_training, side = model.training, tokenizer.padding_side
-    model.eval()
-    tokenizer.padding_side = "left"  # every prompt must end where its generation starts
     device = next(model.parameters()).device
     outputs = []
-    try:
+    # left padding: every prompt must end where its generation starts
+    with eval_mode(model), padding_side(tokenizer, "left"):
         torch.manual_seed(seed)
         for i in range(0, len(texts), batch_size):
             enc = tokenizer(texts[i : i + batch_size], return_tensors="pt", padding=True,
@@ -372,9 +367,6 @@ def generate(
             ids = model.generate(**enc, generation_config=config)
             new = ids[:, enc["input_ids"].shape[1]:]
             outputs += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
-    finally:
-        tokenizer.padding_side = side
-        model.train(was_training)
     return outputs
 
 
@@ -453,10 +445,8 @@ def next_token_probs(
 
     text = _prompt_texts(tokenizer, prompt, system, (), chat)[0]
     enc = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(next(model.parameters()).device)
-    was_training = model.training
-    model.eval()
-    logits = model(**enc).logits[0, -1]
-    model.train(was_training)
+    with eval_mode(model):
+        logits = model(**enc).logits[0, -1]
     probs = filter_logits(logits, temperature, top_k, top_p)
     top = torch.topk(probs, min(k, int((probs > 0).sum())))
     tokens = [tokenizer.decode([i]) for i in top.indices.tolist()]

@@ -43,9 +43,9 @@ def get_profile(name: str | None = None) -> dict:
     if name == "auto":
         import torch
 
-        from llmstart.models import hub_reachable
+        from llmstart.hub import is_offline
 
-        name = "full" if torch.cuda.is_available() and hub_reachable() else "quick"
+        name = "full" if torch.cuda.is_available() and not is_offline() else "quick"
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}: choose one of {sorted(PROFILES)} or 'auto'")
     return {"name": name, **PROFILES[name]}

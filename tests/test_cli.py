@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import synthetic_frame, tiny_bert
 
-from llmstart.__main__ import main
+from llmstart.cli import main
 
 
 def run(*args, stdin=None, timeout=900):

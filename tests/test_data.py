@@ -6,20 +6,19 @@ import pandas as pd
 import pytest
 import torch
 
+from llmstart.corpora.bbc_news import bbc_news
+from llmstart.corpora.chatterbot import chatterbot
+from llmstart.corpora.tweets import clean_mojibake, tweet_sentiment
 from llmstart.data import (
     DataValidationError,
     LengthGroupedBatchSampler,
     Splits,
-    bbc_news,
-    chatterbot,
     check_splits,
-    clean_mojibake,
     encode,
-    load_dataset,
+    load_data,
     make_loader,
     read_table,
     split_frame,
-    tweet_sentiment,
     validate_frame,
 )
 
@@ -35,23 +34,23 @@ def write(tmp_path, name, content, mode="w"):
 
 def test_csv_loads_and_renames_columns(tmp_path):
     p = write(tmp_path, "r.csv", "review,stars\ngood,5\nbad,1\n")
-    df = load_dataset(p, text_col="review", label_col="stars")
+    df = load_data(p, text_col="review", label_col="stars")
     assert list(df.columns) == ["text", "label"]
     assert df.label.tolist() == [5, 1]
 
 
 def test_jsonl_and_parquet(tmp_path):
     p = write(tmp_path, "d.jsonl", '{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n')
-    assert load_dataset(p).shape == (2, 2)
+    assert load_data(p).shape == (2, 2)
     q = tmp_path / "d.parquet"
     pd.DataFrame({"text": ["a"], "label": ["x"]}).to_parquet(q)
-    assert load_dataset(q).text.tolist() == ["a"]
+    assert load_data(q).text.tolist() == ["a"]
 
 
 def test_missing_text_column_names_file_and_columns(tmp_path):
     p = write(tmp_path, "r.csv", "review,stars\ngood,5\n")
     with pytest.raises(DataValidationError) as err:
-        load_dataset(p)
+        load_data(p)
     msg = str(err.value)
     assert "r.csv" in msg and "no column 'text'" in msg and "['review', 'stars']" in msg
     assert "text_col" in msg
@@ -60,13 +59,13 @@ def test_missing_text_column_names_file_and_columns(tmp_path):
 def test_missing_label_column(tmp_path):
     p = write(tmp_path, "r.csv", "text,stars\ngood,5\n")
     with pytest.raises(DataValidationError, match=r"no column 'label'.*label_col"):
-        load_dataset(p)
+        load_data(p)
 
 
 def test_empty_and_nan_text_give_rows_and_lines(tmp_path):
     p = write(tmp_path, "r.csv", 'text,label\ngood,1\n,0\n"   ",1\nok,0\n')
     with pytest.raises(DataValidationError) as err:
-        load_dataset(p)
+        load_data(p)
     msg = str(err.value)
     assert "column 'text'" in msg and "2 empty or missing text" in msg
     assert "row 1 (line 3)" in msg and "row 2 (line 4)" in msg
@@ -75,7 +74,7 @@ def test_empty_and_nan_text_give_rows_and_lines(tmp_path):
 def test_missing_label(tmp_path):
     p = write(tmp_path, "r.csv", "text,label\ngood,1\nbad,\n")
     with pytest.raises(DataValidationError, match=r"1 missing label in row 1 \(line 3\)"):
-        load_dataset(p)
+        load_data(p)
 
 
 def test_non_integer_labels():
@@ -98,7 +97,7 @@ def test_non_utf8_file_names_line_and_fix(tmp_path):
         read_table(p)
     msg = str(err.value)
     assert "latin.csv" in msg and "not valid UTF-8" in msg and "line 2" in msg and "encoding=" in msg
-    assert load_dataset(p, encoding="cp1252").text[0] == "café ok"
+    assert load_data(p, encoding="cp1252").text[0] == "café ok"
 
 
 def test_missing_file_and_bad_suffix(tmp_path):
@@ -169,15 +168,28 @@ def test_chatterbot_pairs():
     assert {"question", "answer", "text", "label"} <= set(df.columns)
 
 
-def test_hub_dataset_offline_error(monkeypatch):
+def test_hub_dataset_offline_is_refused_without_network(monkeypatch):
     import datasets
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: pytest.fail("the network was tried"))
+    with pytest.raises(DataValidationError, match=r"'stanfordnlp/sst2' is not a course corpus.*offline.*bbc_news"):
+        load_data("stanfordnlp/sst2", text_col="sentence")
+
+
+def test_hub_dataset_failure_keeps_its_cause(monkeypatch):
+    import datasets
+
+    import llmstart.hub
 
     def boom(*a, **k):
         raise ConnectionError("no network")
 
+    monkeypatch.setattr(llmstart.hub, "is_offline", lambda: False)
     monkeypatch.setattr(datasets, "load_dataset", boom)
-    with pytest.raises(DataValidationError, match=r"Could not load the Hub dataset 'stanfordnlp/sst2'.*bbc_news"):
-        load_dataset("stanfordnlp/sst2", text_col="sentence")
+    with pytest.raises(DataValidationError, match=r"Could not load the Hub dataset 'stanfordnlp/sst2'.*bbc_news") as err:
+        load_data("stanfordnlp/sst2", text_col="sentence")
+    assert isinstance(err.value.__cause__, ConnectionError)
 
 
 def test_encode_maps_labels_and_truncates(tokenizer, frame):

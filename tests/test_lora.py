@@ -168,7 +168,7 @@ def test_training_state_counts_gradients_and_adam_only_for_trainable_weights():
 
 
 def test_lora_training_changes_outputs_but_not_frozen_weights():
-    from llmstart.train import set_seed
+    from llmstart.runtime import set_seed
 
     set_seed(0)
     model = inject_lora(tiny_bert(dropout=0.0), r=4, alpha=8)

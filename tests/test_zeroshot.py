@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from llmstart.zeroshot import (
+from llmstart.lessons.zeroshot import (
     few_shot_curve,
     prompt_classify,
     prototype_classify,

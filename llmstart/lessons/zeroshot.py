@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from llmstart.generation import format_chat
+from llmstart.runtime import padding_side
 
 
 def zero_shot_classify(
@@ -174,9 +175,8 @@ def _label_scores(texts, label_names, model, tokenizer, question, answer_prefix,
         for t in texts
     ]
     device = next(model.parameters()).device
-    side, tokenizer.padding_side = tokenizer.padding_side, "left"  # the answer position is last
     scores = []
-    try:
+    with padding_side(tokenizer, "left"):  # the answer position is last
         for i in range(0, len(prompts), batch_size):
             batch = tokenizer(prompts[i : i + batch_size], return_tensors="pt", padding=True,
                               add_special_tokens=False).to(device)
@@ -184,6 +184,4 @@ def _label_scores(texts, label_names, model, tokenizer, question, answer_prefix,
             positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
             logits = model(**batch, position_ids=positions, logits_to_keep=1).logits[:, -1].float().cpu()
             scores.append(torch.log_softmax(logits, -1)[:, ids])
-    finally:
-        tokenizer.padding_side = side
     return torch.cat(scores)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from llmstart.datasets import support_replies
-from llmstart.datasets.support import INTENTS, SIGN_OFF, style_scores
+from llmstart.corpora.brewly import INTENTS, SIGN_OFF, style_scores, support_replies
 
 
 def test_support_set_is_deterministic_balanced_and_small():
@@ -47,9 +46,10 @@ def test_style_scores_catches_each_kind_of_miss():
 
 
 def test_support_set_is_a_named_course_dataset():
-    from llmstart.data import NAMED_DATASETS, load_dataset
+    from llmstart.corpora import CORPORA
+    from llmstart.data import load_data
 
-    assert "brewly_support" in NAMED_DATASETS
-    df = load_dataset("brewly_support")
+    assert "brewly_support" in CORPORA
+    df = load_data("brewly_support")
     pd.testing.assert_frame_equal(df, support_replies())
     assert set(df.label) == {i.name for i in INTENTS} and (df.text == df.question).all()

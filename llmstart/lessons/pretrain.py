@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from llmstart.runtime import eval_mode
+
 
 @dataclass
 class CharTokenizer:
@@ -89,7 +91,7 @@ def tiny_causal_lm(
     """
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from llmstart.models import quiet_transformers
+    from llmstart.runtime import quiet_transformers
 
     config = GPT2Config(
         vocab_size=vocab_size, n_positions=block_size, n_embd=n_embd, n_layer=n_layer,
@@ -157,20 +159,18 @@ def sample_text(
     """
     if temperature <= 0:
         raise ValueError("temperature must be > 0")
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     g = torch.Generator(device="cpu").manual_seed(seed)
     ids = torch.tensor([tokenizer.encode(prompt)], device=device)
     block = model.config.n_positions
     new = []
-    for _ in range(max_new_tokens):
-        logits = model(input_ids=ids[:, -block:]).logits[0, -1].float().cpu()
-        probs = torch.softmax(logits / temperature, dim=-1)
-        nxt = int(torch.multinomial(probs, 1, generator=g))
-        new.append(nxt)
-        ids = torch.cat([ids, torch.tensor([[nxt]], device=device)], dim=1)
-    model.train(was_training)
+    with eval_mode(model):
+        for _ in range(max_new_tokens):
+            logits = model(input_ids=ids[:, -block:]).logits[0, -1].float().cpu()
+            probs = torch.softmax(logits / temperature, dim=-1)
+            nxt = int(torch.multinomial(probs, 1, generator=g))
+            new.append(nxt)
+            ids = torch.cat([ids, torch.tensor([[nxt]], device=device)], dim=1)
     return tokenizer.decode(new)
 
 

