@@ -11,9 +11,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from accelerate import PartialState  # noqa: E402
-from conftest import synthetic_frame, tiny_bert  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
+from conftest import synthetic_frame, tiny_bert  # noqa: E402
 from llmstart.data import make_loader  # noqa: E402
 from llmstart.models import load_tokenizer  # noqa: E402
 from llmstart.train import fit  # noqa: E402

@@ -105,7 +105,6 @@ def test_smollm2_converts_once_and_chats(tmp_path, monkeypatch, capsys):
 
 def test_a_fine_tuned_folder_keeps_its_labels_and_refuses_others(tmp_path, tokenizer):
     from conftest import tiny_bert
-
     from llmstart.models import HeadMismatchError
     from llmstart.train import save_model
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import synthetic_frame, tiny_bert
 from safetensors.torch import load_file
 
+from conftest import synthetic_frame, tiny_bert
 from llmstart.data import make_loader, split_frame
 from llmstart.runtime import pick_precision
 from llmstart.train import History, evaluate_model, fit, save_model
