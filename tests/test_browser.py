@@ -150,7 +150,7 @@ def test_setup_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
                 assert not errors, f"a cell raised {errors}"
                 assert len(done) == n_code, (
                     f"only {len(done)} of {n_code} code cells ran within {RUN_TIMEOUT_S} s: {prompts}")
-                bars = page.locator(".widget-progress .progress-bar")
+                bars = page.locator(".widget-hprogress .progress-bar")
                 assert bars.count() >= 1, "no progress widget rendered (ipywidgets not loaded?)"
                 widths = [bars.nth(i).evaluate("e => e.style.width") for i in range(bars.count())]
                 assert "100%" in widths, f"no progress bar reached 100 %: {widths}"
