@@ -15,7 +15,6 @@ device, the versions and the course profile. Importing this module does not impo
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform as _platform
 import shlex
@@ -25,6 +24,8 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from llmstart.hub import cache_dir, installed_version
 
 #: The course's public repository: the one place its address is written. Colab/Binder links,
 #: the set-up cell and the Colab/Kaggle install all derive from it.
@@ -126,9 +127,12 @@ def install_commands(
 
 
 def install_marker(tag: str) -> Path:
-    """The file :func:`install_course` writes once the pinned set is installed for ``tag``."""
-    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return root / "llmstart" / f"installed-{tag}"
+    """The file :func:`install_course` writes once the pinned set is installed for ``tag``.
+
+    >>> install_marker("v0.1.0").name
+    'installed-v0.1.0'
+    """
+    return cache_dir() / f"installed-{tag}"
 
 
 def install_course(
@@ -162,18 +166,6 @@ def install_course(
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(tag + "\n", encoding="utf-8")
     return True
-
-
-def installed_version(distribution: str) -> str | None:
-    """The installed version of a distribution, or None.
-
-    >>> installed_version("surely-not-installed-xyz") is None
-    True
-    """
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def detect_device() -> str:

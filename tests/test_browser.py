@@ -157,6 +157,8 @@ def test_setup_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
                 images = page.locator(".jp-OutputArea-output img")
                 sizes = [images.nth(i).evaluate("e => e.naturalWidth") for i in range(images.count())]
                 assert any(w > 300 for w in sizes), f"no live plot rendered: image widths {sizes}"
+                bars.first.scroll_into_view_if_needed()  # a second screenshot: the training cell
+                page.screenshot(path=str(tmp_path / "00_setup_training.png"))
             finally:
                 if not screenshot.exists():
                     page.screenshot(path=str(screenshot), full_page=True)

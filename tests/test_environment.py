@@ -42,7 +42,7 @@ def clean_env(monkeypatch, tmp_path):
     for var in PLATFORM_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("LLMSTART_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LLMSTART_PROFILE", "quick")
     return monkeypatch
 
