@@ -13,7 +13,12 @@
 """
 
 from llmstart.data.batches import EncodedDataset, LengthGroupedBatchSampler, encode, make_loader
-from llmstart.data.coverage import Coverage, TokenizerCoverageError, check_coverage, unknown_token_rate
+from llmstart.data.coverage import (
+           Coverage,
+           TokenizerCoverageError,
+           check_coverage,
+           unknown_token_rate,
+)
 from llmstart.data.load import load_data
 from llmstart.data.read import read_table
 from llmstart.data.split import Splits, check_splits, split_frame
