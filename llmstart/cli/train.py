@@ -24,6 +24,9 @@ def add_parser(sub) -> None:
     t.add_argument("--max-per-label", type=int, default=None, help="subsample each label (quick runs)")
     t.add_argument("--seed", type=int, default=0, help="seed of the split, the head and the shuffling")
     t.add_argument("--cpu", action="store_true", help="ignore any GPU")
+    t.add_argument("--allow-unknown-tokens", action="store_true",
+                   help="train even when the tokenizer maps over 5%% of the training text to its "
+                        "unknown token (it cannot read it: the model would fit noise)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +43,15 @@ def run(args: argparse.Namespace) -> int:
                          max_per_label=args.max_per_label)
     print(f"data: {args.data}: {splits.sizes()}, labels {splits.label_names}, "
           f"{splits.report['duplicates_dropped']} duplicate texts dropped")
+    if not args.allow_unknown_tokens:  # can this model read the text at all? (stops with a clear message)
+        from llmstart.data.coverage import TokenizerCoverageError, check_coverage
+        from llmstart.models import load_tokenizer
+
+        try:
+            coverage = check_coverage(splits.train.text, load_tokenizer(args.model), args.model)
+        except TokenizerCoverageError as err:
+            raise TokenizerCoverageError(f"{err} To train anyway, pass --allow-unknown-tokens.") from None
+        print(f"tokenizer: {coverage.unknown_rate:.2%} unknown tokens on the training text")
     model, tokenizer = load_classifier(args.model, label_names=splits.label_names, new_head=True)
 
     def loader(part, shuffle):

