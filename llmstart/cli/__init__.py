@@ -16,7 +16,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ["doctor", "train", "predict"]
+SUBCOMMANDS = ["doctor", "train", "predict", "serve"]
 
 
 def main(argv: list[str] | None = None) -> int:
