@@ -19,6 +19,10 @@ from hypothesis import strategies as st
 
 from llmstart.train import save_model
 
+# Each server start imports torch and transformers in a fresh process (several seconds, far more
+# on a busy machine): the module as a whole takes longer than the fast tests.
+pytestmark = pytest.mark.slow
+
 LABELS = ["food", "sport", "tech"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
        "TOKENIZERS_PARALLELISM": "false"}
@@ -225,3 +229,26 @@ def test_missing_or_broken_model_folder_stops_with_one_line(tmp_path):
     out = serve(broken)
     assert out.returncode == 2 and "config.json: not valid JSON" in out.stderr
     assert out.stderr.strip().count("\n") == 0
+
+
+def test_train_then_serve_answers_like_predict(tmp_path, tokenizer):
+    """The acceptance path: `llmstart train` on a CSV, then `llmstart serve` on its output."""
+    from conftest import synthetic_frame
+
+    from llmstart.cli import main
+
+    base = tmp_path / "base"
+    tiny_bert().save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    synthetic_frame(240).to_csv(tmp_path / "tickets.csv", index=False)
+    assert main(["train", "--data", str(tmp_path / "tickets.csv"), "--model", str(base), "--out",
+                 str(tmp_path / "clf"), "--epochs", "4", "--lr", "2e-3", "--batch-size", "8"]) == 0
+    srv = Server(tmp_path / "clf")
+    try:
+        r = httpx.post(srv.url + "/v1/classify", timeout=30,
+                       json={"texts": ["a goal for the striker and the team", "pasta with cheese"]})
+        assert [p["label"] for p in r.json()["predictions"]] == ["sport", "food"]
+        info = httpx.get(srv.url + "/v1/model").json()
+        assert info["labels"] == ["food", "sport", "tech"] and info["training"]["test"]["accuracy"] > 0.9
+    finally:
+        srv.stop()

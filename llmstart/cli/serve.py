@@ -30,6 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-chars", type=int, default=5000, help="most characters per text")
     p.add_argument("--max-body-bytes", type=int, default=1_000_000, help="largest request body")
     p.add_argument("--max-length", type=int, default=128, help="tokens kept per text")
+    p.add_argument("--drift-window", type=int, default=500,
+                   help="live predictions the drift check compares with the reference in serving.json")
     p.add_argument("--log-level", default="warning")
     return p
 
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                         max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
                         max_pending=args.max_pending, max_texts=args.max_texts,
                         max_chars=args.max_chars, max_body_bytes=args.max_body_bytes,
-                        max_length=args.max_length)
+                        max_length=args.max_length, drift_window=args.drift_window)
     except (ModelFolderError, ValueError) as err:
         print(f"llmstart serve: {err}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from llmstart.evaluation.behaviour import (
     directional,
     invariance,
     minimum_functionality,
+    sentiment_suite,
     suite_summary,
     swap_names,
 )
@@ -31,7 +32,7 @@ from llmstart.evaluation.report import (
 )
 
 __all__ = ["abstain_summary", "pick_abstain_threshold", "add_negation", "add_typo", "change_numbers",
-           "directional", "invariance", "minimum_functionality", "suite_summary", "swap_names", "ece",
+           "directional", "invariance", "minimum_functionality", "sentiment_suite", "suite_summary", "swap_names", "ece",
            "fit_temperature", "plot_reliability", "reliability_table", "softmax", "confident_mistakes",
            "evaluation_report", "likely_label_errors", "slice_masks", "write_report",
            "write_serving_settings"]

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 __all__ = ["swap_names", "change_numbers", "add_typo", "add_negation", "invariance", "directional",
-           "minimum_functionality", "suite_summary"]
+           "minimum_functionality", "suite_summary", "sentiment_suite"]
 
 NAMES = ["Anna", "John", "Maria", "David", "Wei", "Fatima", "Lucas", "Priya", "Omar", "Sofia"]
 _NAME_RE = re.compile(r"\b(" + "|".join(NAMES) + r")\b")
@@ -151,3 +151,42 @@ def suite_summary(results: Sequence[dict], min_pass_rate: float = 0.9) -> dict:
     rate = sum(r["n"] * r["pass_rate"] for r in counted) / total if total else float("nan")
     failing = [r["test"] for r in counted if r["pass_rate"] < min_pass_rate]
     return {"pass_rate": rate, "ready": not failing, "failing": failing}
+
+
+POSITIVE = ["I love this phone", "The service was great", "What a wonderful day", "Anna was so helpful, thank you",
+            "This is the best coffee in town", "The staff were friendly and kind", "I am really happy with it",
+            "David fixed it in 5 minutes, amazing"]
+NEGATIVE = ["I hate this phone", "The service was terrible", "What an awful day", "Maria was rude and unhelpful",
+            "This is the worst coffee in town", "The staff were lazy and rude", "I am really angry about it",
+            "I waited 3 hours and nobody came, disgusting"]
+
+
+def _index(labels: Sequence[str], stem: str) -> int:
+    matches = [i for i, lab in enumerate(labels) if stem in str(lab).lower()]
+    if not matches:
+        raise ValueError(f"no label containing {stem!r} in {list(labels)}; sentiment_suite needs "
+                         "positive and negative labels")
+    return matches[0]
+
+
+def sentiment_suite(predict: Callable, labels: Sequence[str]) -> list[dict]:
+    """A small CheckList suite for a sentiment model with labels naming "pos" and "neg".
+
+    MFT on short obvious cases, INV to names, numbers and typos, DIR: negating a positive
+    sentence must lower the positive probability.
+
+    >>> def predict(texts):
+    ...     good = ("love", "great", "wonderful", "helpful", "best", "friendly", "happy", "amazing")
+    ...     return np.array([[0.1, 0.9] if any(w in t for w in good) and " not " not in t
+    ...                      else [0.9, 0.1] for t in texts])
+    >>> [r["test"] for r in sentiment_suite(predict, ["negative", "positive"])][:2]
+    ['MFT obvious sentiment', 'INV swap_names']
+    """
+    pos, neg = _index(labels, "pos"), _index(labels, "neg")
+    cases = [(t, pos) for t in POSITIVE] + [(t, neg) for t in NEGATIVE]
+    texts = POSITIVE + NEGATIVE
+    return [minimum_functionality(predict, cases, "MFT obvious sentiment"),
+            invariance(predict, texts, swap_names),
+            invariance(predict, texts, change_numbers),
+            invariance(predict, texts, add_typo),
+            directional(predict, POSITIVE, add_negation, label=pos, direction=-1)]

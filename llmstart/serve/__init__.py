@@ -31,7 +31,7 @@ def __getattr__(name: str):
 def build_app(model: str | Path, *, backend: str = "float", threads: int | None = None,
               max_batch: int = 32, max_wait_ms: float = 5.0, max_pending: int = 512,
               max_texts: int = 64, max_chars: int = 5000, max_body_bytes: int = 1_000_000,
-              max_length: int = 128):
+              max_length: int = 128, drift_window: int = 500):
     """Load ``model`` with ``backend`` and return the FastAPI app that serves it.
 
     Raises :class:`ModelFolderError` (one clear sentence) when the folder is unusable.
@@ -49,4 +49,4 @@ def build_app(model: str | Path, *, backend: str = "float", threads: int | None 
     engine = Engine.load(model, backend=backend, threads=threads, max_length=max_length,
                          batch_size=max_batch)
     return create_app(engine, limits=limits, max_batch=max_batch, max_wait_ms=max_wait_ms,
-                      max_pending=max_pending)
+                      max_pending=max_pending, drift_window=drift_window)
