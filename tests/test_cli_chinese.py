@@ -9,8 +9,8 @@ import random
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny_bert
 
+from conftest import tiny_bert
 from llmstart.cli import main
 from llmstart.corpora.chinese_reviews import chinese_reviews
 

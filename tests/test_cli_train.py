@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import synthetic_frame, tiny_bert
 
 import llmstart.cli.train as cli_train
+from conftest import synthetic_frame, tiny_bert
 from llmstart.cli import build_parser, main
 
 FAST = ["--epochs", "3", "--lr", "2e-3", "--batch-size", "8", "--no-progress", "--precision", "fp32"]
