@@ -4,6 +4,7 @@ import pytest
 from llmstart.apps.support import (
     Retriever,
     grounded_prompt,
+    guard_reply,
     hand_over,
     handover_report,
     key_fact_rate,
@@ -50,3 +51,11 @@ def test_prompt_and_key_fact_rate():
     assert key_fact_rate(["within 14 DAYS", "no"], ["14 days", "14 days"]) == 0.5
     with pytest.raises(ValueError):
         key_fact_rate(["a"], [])
+
+
+def test_guard_appends_the_document_only_when_the_fact_is_missing():
+    kb = knowledge_base()
+    row = kb[kb.intent == "refund"].iloc[0]
+    assert guard_reply("We can help!", row.text, row.must_say).endswith(row.text)
+    assert guard_reply("Within 14 DAYS.", row.text, row.must_say) == "Within 14 DAYS."
+    assert (kb.apply(lambda r: r.must_say in r.text, axis=1)).all()

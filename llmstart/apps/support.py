@@ -114,6 +114,23 @@ def grounded_prompt(question: str, facts: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def guard_reply(reply: str, document: str, must_say: str) -> str:
+    """Check a generated reply against its fact document: if the phrase the document must get
+    across (``must_say``, e.g. ``"14 days"``) is missing, append the document verbatim.
+
+    A small model phrasing a fact can drop or distort it; the guard makes the company's wording
+    reach the customer whenever the phrasing lost it.
+
+    >>> guard_reply("Sure, refunds are possible.", "Refunds within 14 days.", "14 days")
+    'Sure, refunds are possible. Our policy: Refunds within 14 days.'
+    >>> guard_reply("Yes, within 14 days.", "Refunds within 14 days.", "14 days")
+    'Yes, within 14 days.'
+    """
+    if must_say.lower() in reply.lower():
+        return reply
+    return f"{reply.rstrip()} Our policy: {document}"
+
+
 def key_fact_rate(replies: Sequence[str], key_facts: Sequence[str]) -> float:
     """Share of replies that contain their key fact (case-insensitive).
 

@@ -63,12 +63,17 @@ OUT_OF_SCOPE: tuple[str, ...] = (
 
 
 def knowledge_base() -> pd.DataFrame:
-    """The knowledge base as a table: ``intent, text`` (one fact document per intent).
+    """The knowledge base as a table: ``intent, text, must_say`` (one fact document per intent;
+    ``must_say`` is the phrase a reply built on the document must contain: the intent's key fact).
 
     >>> knowledge_base().shape
-    (12, 2)
+    (12, 3)
     """
-    return pd.DataFrame({"intent": list(KNOWLEDGE_BASE), "text": list(KNOWLEDGE_BASE.values())})
+    from llmstart.corpora.brewly import INTENTS
+
+    must = {i.name: i.key_fact for i in INTENTS}
+    return pd.DataFrame({"intent": list(KNOWLEDGE_BASE), "text": list(KNOWLEDGE_BASE.values()),
+                         "must_say": [must[name] for name in KNOWLEDGE_BASE]})
 
 
 def out_of_scope_questions() -> pd.DataFrame:
