@@ -77,7 +77,7 @@ class WordNet:
     def synonyms(self, word: str) -> list[str]:
         """Other words of every synset of ``word`` (lower case, spaces for underscores), in WordNet order.
 
-        >>> WordNet().synonyms("zzzz")
+        >>> default_wordnet().synonyms("zzzz")
         []
         """
         out: list[str] = []
