@@ -288,7 +288,8 @@ def train_epochs(
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable weights")
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    # PyTorch's fused kernel updates every tensor in one pass (much faster on CPU, as in fit)
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
     model.train()
     start = time.perf_counter()
     for _ in range(epochs):

@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from llmstart.lessons.results import EXPECTED, ResultsMissingError, fraction, load_all, load_results
+from llmstart.lessons.results import (
+    EXPECTED,
+    ResultsMissingError,
+    effect,
+    fraction,
+    load_all,
+    load_results,
+    mean_of,
+)
 
 
 def write(folder, name, data):
@@ -59,3 +67,17 @@ def test_fraction_rejects_non_fractions(value):
     with pytest.raises(ValueError, match="not a fraction"):
         fraction({"x": value}, "x")
     assert fraction({"x": 1}, "x") == 1.0
+
+
+def test_effect_needs_to_beat_the_spread():
+    assert effect(0.02, 0.02) == "made no difference beyond seed noise"
+    assert effect(0.021, 0.02) == "helped" and effect(-0.021, 0.02) == "hurt"
+    assert effect(0.1, 0.0, higher_is_better=False) == "hurt"
+    with pytest.raises(ValueError, match="non-negative spread"):
+        effect(0.1, float("nan"))
+
+
+def test_mean_of_dicts_and_numbers():
+    assert mean_of({"a": 0.2, "b": 0.4}) == pytest.approx(0.3) and mean_of(1) == 1.0
+    with pytest.raises(ValueError, match="empty"):
+        mean_of({})

@@ -118,3 +118,36 @@ def fraction(results: Mapping[str, Any], key: str, source: str = "results") -> f
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or not 0 <= value <= 1:
         raise ValueError(f"{source}: {key!r} is {value!r}, not a fraction in [0, 1]")
     return float(value)
+
+
+def effect(delta: float, spread: float, higher_is_better: bool = True) -> str:
+    """Name a measured difference honestly: ``"helped"``, ``"hurt"`` or ``"made no difference beyond seed noise"``.
+
+    ``delta`` is a difference of means over seeds; ``spread`` the seed-to-seed standard deviation
+    it should beat (pass the combined spread of both sides). A difference inside ``spread`` is
+    not evidence either way.
+
+    >>> effect(0.05, 0.01), effect(-0.05, 0.01), effect(0.005, 0.01)
+    ('helped', 'hurt', 'made no difference beyond seed noise')
+    >>> effect(-0.05, 0.01, higher_is_better=False)   # e.g. a smaller train-validation gap
+    'helped'
+    """
+    if math.isnan(delta) or math.isnan(spread) or spread < 0:
+        raise ValueError(f"effect needs a number and a non-negative spread, not {delta!r} and {spread!r}")
+    if abs(delta) <= spread:
+        return "made no difference beyond seed noise"
+    better = delta > 0 if higher_is_better else delta < 0
+    return "helped" if better else "hurt"
+
+
+def mean_of(value: float | Mapping[str, float]) -> float:
+    """A number, or the mean of a dict of numbers (e.g. accuracy under several attacks).
+
+    >>> mean_of(0.5), mean_of({"typos": 0.4, "synonyms": 0.6})
+    (0.5, 0.5)
+    """
+    if isinstance(value, Mapping):
+        if not value:
+            raise ValueError("mean_of got an empty dict")
+        return sum(float(v) for v in value.values()) / len(value)
+    return float(value)
