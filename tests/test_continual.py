@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import synthetic_frame, tiny_bert
 from torch import nn
 
+from conftest import synthetic_frame, tiny_bert
 from llmstart import continual as cl
 from llmstart.data import make_loader
 
