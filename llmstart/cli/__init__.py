@@ -1,13 +1,15 @@
 """Command line: ``python -m llmstart doctor | train | predict``.
 
 Each subcommand is a module of this package with ``add_parser(subparsers)`` and ``run(args)``.
-Exit codes: 0 success, 2 bad input (one clear line on standard error), 1 anything unexpected.
+Exit codes: 0 success, 2 bad input (one clear line on standard error, ``error: ...``),
+1 anything unexpected (the traceback, then one line), 130 interrupted (Ctrl-C).
 
 Examples::
 
     python -m llmstart doctor
     python -m llmstart train --data reviews.csv --text-col review --label-col stars --out my-model
     python -m llmstart predict --model my-model "Arrived broken, nobody answers my emails."
+    python -m llmstart predict --model my-model --data new.csv --text-col review --out labelled.csv
 """
 
 from __future__ import annotations
@@ -15,8 +17,46 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 
-SUBCOMMANDS = ["doctor", "train", "predict"]
+SUBCOMMANDS = ["doctor", "train", "predict", "serve"]
+EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand in :data:`SUBCOMMANDS`.
+
+    >>> build_parser().parse_args(["predict", "--model", "m", "hi"]).texts
+    ['hi']
+    """
+    parser = argparse.ArgumentParser(prog="llmstart", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"llmstart.cli.{name}").add_parser(sub)
+    return parser
+
+
+def bad_input_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "your input is wrong" (exit 2, one line), not a bug.
+
+    >>> ValueError in bad_input_errors()
+    False
+    """
+    from llmstart.data import DataValidationError
+    from llmstart.hub import ModelUnavailableError
+    from llmstart.models import HeadMismatchError
+
+    return (DataValidationError, ModelUnavailableError, HeadMismatchError, FileNotFoundError)
+
+
+def one_line(err: BaseException) -> str:
+    """The error as one line (a multi-line message is joined).
+
+    >>> one_line(ValueError("a\\n  b"))
+    'a b'
+    """
+    return " ".join(part.strip() for part in str(err).splitlines() if part.strip()) or type(err).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,19 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     Python ...
     0
     """
-    from llmstart.data import DataValidationError
-    from llmstart.hub import ModelUnavailableError
-    from llmstart.models import HeadMismatchError
-
-    parser = argparse.ArgumentParser(prog="llmstart", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    modules = {name: importlib.import_module(f"llmstart.cli.{name}") for name in SUBCOMMANDS}
-    for module in modules.values():
-        module.add_parser(sub)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    module = importlib.import_module(f"llmstart.cli.{args.command}")
     try:
-        return modules[args.command].run(args)
-    except (DataValidationError, ModelUnavailableError, HeadMismatchError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return module.run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except bad_input_errors() as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as err:  # noqa: BLE001 - the last resort: say it is a bug, keep the traceback
+        traceback.print_exc()
+        print(f"error (unexpected, please report it with the lines above): {type(err).__name__}: {one_line(err)}",
+              file=sys.stderr)
+        return EXIT_UNEXPECTED

@@ -1,68 +1,286 @@
-"""``llmstart train``: fine-tune a classifier on your own CSV/TSV/JSONL/Parquet file or a course corpus."""
+"""``llmstart train``: fine-tune a classifier on your own CSV/TSV/JSONL/Parquet file or a course corpus.
+
+What a run does, in order: read and check the data (every problem in one message), split it
+(stratified, de-duplicated), fit a TF-IDF + logistic-regression baseline on the same split,
+choose the settings for this model and this data (:mod:`llmstart.recipe`; any flag overrides),
+fine-tune with early stopping and the best validation step restored, then compare with the
+baseline on the test set (paired bootstrap) and write the model, ``metrics.json`` and a test
+report (per class, confusion matrix, curves) into ``--out``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
 
 from llmstart.hub import DEFAULT_ENCODER
 
 
+def _auto(kind):
+    """An argparse type: ``"auto"`` or a number of ``kind``."""
+    def parse(value: str):
+        return None if value == "auto" else kind(value)
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def add_parser(sub) -> None:
+    """Register ``train`` and its options (every default shown by ``--help``)."""
     t = sub.add_parser("train", help="fine-tune a classifier on your own CSV/JSONL/Parquet file",
+                       description=__doc__.split("\n\n")[1].replace("\n", " "),
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--data", required=True, help="file (.csv .tsv .jsonl .parquet) or course corpus name")
-    t.add_argument("--text-col", default="text", help="column holding the text")
-    t.add_argument("--label-col", default="label", help="column holding the label")
-    t.add_argument("--model", default=DEFAULT_ENCODER, help="pre-trained encoder: Hub id, alias or folder")
-    t.add_argument("--out", required=True, help="folder for the fine-tuned model")
-    t.add_argument("--epochs", type=int, default=3, help="passes over the training data")
-    t.add_argument("--lr", type=float, default=1e-4, help="peak learning rate (AdamW)")
-    t.add_argument("--batch-size", type=int, default=32, help="examples per batch")
-    t.add_argument("--max-length", type=int, default=128, help="tokens kept per text")
-    t.add_argument("--val-size", type=float, default=0.1, help="share of rows for validation")
-    t.add_argument("--test-size", type=float, default=0.2, help="share of rows for the test")
-    t.add_argument("--max-per-label", type=int, default=None, help="subsample each label (quick runs)")
-    t.add_argument("--seed", type=int, default=0, help="seed of the split, the head and the shuffling")
-    t.add_argument("--cpu", action="store_true", help="ignore any GPU")
+    data = t.add_argument_group("data")
+    data.add_argument("--data", required=True, help="file (.csv .tsv .jsonl .parquet) or course corpus name")
+    data.add_argument("--text-col", default="text", help="column holding the text")
+    data.add_argument("--label-col", default="label", help="column holding the label")
+    data.add_argument("--encoding", default="utf-8", help="text encoding of the file (e.g. cp1252, latin-1)")
+    data.add_argument("--sep", default=None, help="CSV separator (default: ',' for .csv, tab for .tsv; "
+                      "'tab' or ';' for others)")
+    data.add_argument("--val-size", type=float, default=0.1, help="share of rows for validation (model choice)")
+    data.add_argument("--test-size", type=float, default=0.2, help="share of rows for the test")
+    data.add_argument("--max-per-label", type=int, default=None, help="subsample each label (quick runs)")
+    data.add_argument("--check-only", action="store_true", help="check and split the data, fit the baseline, stop")
+    model = t.add_argument_group("model")
+    model.add_argument("--model", default=DEFAULT_ENCODER, help="pre-trained encoder: Hub id, alias or folder")
+    model.add_argument("--max-length", type=int, default=128, help="tokens kept per text")
+    model.add_argument("--allow-unknown-tokens", action="store_true",
+                       help="train even when the tokenizer maps over 5%% of the training text to its "
+                            "unknown token (it cannot read it: the model would fit noise)")
+    model.add_argument("--lora", action="store_true", help="train LoRA adapters + head only; saves a small folder")
+    model.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
+    run = t.add_argument_group("training (auto: chosen for the model and the data size, see llmstart.recipe)")
+    run.add_argument("--epochs", type=_auto(int), default="auto", help="epoch cap (early stopping usually ends sooner)")
+    run.add_argument("--patience", type=_auto(int), default="auto", help="evaluations without progress before stopping")
+    run.add_argument("--lr", type=_auto(float), default="auto", help="peak learning rate (AdamW, linear warm-up and decay)")
+    run.add_argument("--lr-search", action="store_true", help="try 5 learning rates on a slice first, keep the best")
+    run.add_argument("--batch-size", type=_auto(int), default="auto", help="examples per optimizer step")
+    run.add_argument("--select", choices=["auto", "macro_f1", "loss", "accuracy"], default="auto",
+                     help="validation figure that chooses the kept step")
+    run.add_argument("--precision", choices=["auto", "bf16", "fp16", "fp32"], default="auto",
+                     help="auto: bf16 where the hardware does it natively")
+    run.add_argument("--seed", type=int, default=0, help="seed of the split, the head, LoRA and the shuffling")
+    run.add_argument("--cpu", action="store_true", help="ignore any GPU")
+    out = t.add_argument_group("output")
+    out.add_argument("--out", required=True, help="folder for the fine-tuned model and its reports")
+    out.add_argument("--checkpoint-every", type=int, default=None,
+                     help="save a resumable checkpoint every N optimizer steps (Ctrl-C always saves one)")
+    out.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+# --------------------------------------------------------------------------- the steps of a run
+
+
+def load_training_data(args: argparse.Namespace):
+    """Read and validate the data; a :class:`~llmstart.data.DataValidationError` names every problem.
+
+    Returns the table with columns ``text`` and ``label`` (the user's columns renamed).
+    """
+    from llmstart.data import load_data, read_table, validate_frame
+    from llmstart.data.read import TABLE_SUFFIXES
+
+    source = str(args.data)
+    path = Path(source)
+    if path.suffix.lower() in TABLE_SUFFIXES or path.exists():
+        raw = read_table(path, encoding=args.encoding, sep=args.sep)
+        validate_frame(raw, args.text_col, args.label_col, source=source, min_per_label=3)
+        df = load_data(raw, text_col=args.text_col, label_col=args.label_col)
+    else:
+        df = load_data(source, text_col=args.text_col, label_col=args.label_col, encoding=args.encoding)
+        validate_frame(df, "text", "label", source=source, min_per_label=3)
+    return df[["text", "label"]].assign(text=df["text"].astype(str))
+
+
+def split_data(df, args: argparse.Namespace):
+    """Stratified, de-duplicated train/validation/test split; one line about it."""
+    from llmstart.data import DataValidationError, split_frame
+
+    try:
+        splits = split_frame(df, val_size=args.val_size, test_size=args.test_size, seed=args.seed,
+                             max_per_label=args.max_per_label)
+    except DataValidationError as err:
+        raise DataValidationError(f"{args.data}: {err}") from None
+    except ValueError as err:  # scikit-learn: a split smaller than the number of labels
+        raise DataValidationError(
+            f"{args.data}: {len(df)} rows and {df.label.nunique()} labels are too few for a stratified "
+            f"train/validation/test split ({err}). Add rows, or raise --val-size/--test-size.") from None
+    print(f"data: {args.data}: {splits.sizes()}, {len(splits.label_names)} labels {splits.label_names}, "
+          f"{splits.report['duplicates_dropped']} duplicate texts dropped")
+    return splits
+
+
+def run_baseline(splits, seed: int) -> dict:
+    """TF-IDF + logistic regression on the same split: test predictions, metrics, seconds."""
+    from llmstart.baseline import fit_baseline
+    from llmstart.metrics import classification_metrics
+
+    tic = time.perf_counter()
+    model = fit_baseline(splits.train.text, splits.train.label.astype(str), seed=seed)
+    pred = [str(p) for p in model.predict(splits.test.text)]
+    seconds = time.perf_counter() - tic
+    index = {n: i for i, n in enumerate(splits.label_names)}
+    gold = [index[str(x)] for x in splits.test.label]
+    metrics = classification_metrics(gold, [index[p] for p in pred])
+    print(f"baseline (TF-IDF + logistic regression, {seconds:.1f} s): test accuracy {metrics['accuracy']:.4f}, "
+          f"macro-F1 {metrics['macro_f1']:.4f}")
+    return {"pred": [index[p] for p in pred], "test": metrics, "time_s": round(seconds, 2)}
+
+
+def check_tokenizer_reads(args: argparse.Namespace, splits) -> None:
+    """Stop with a clear message when the model's tokenizer cannot read the training text (e.g. Chinese)."""
+    if args.allow_unknown_tokens:
+        return
+    from llmstart.data.coverage import TokenizerCoverageError, check_coverage
+    from llmstart.models import load_tokenizer
+
+    try:
+        coverage = check_coverage(splits.train.text, load_tokenizer(args.model), args.model)
+    except TokenizerCoverageError as err:
+        raise TokenizerCoverageError(f"{err} To train anyway, pass --allow-unknown-tokens.") from None
+    print(f"tokenizer: {coverage.unknown_rate:.2%} unknown tokens on the training text")
+
+
+def build_model(args: argparse.Namespace, label_names: list[str]):
+    """The pre-trained encoder with a new head (seeded), wrapped in LoRA when ``--lora``."""
+    import torch
+
+    from llmstart.models import load_classifier
+
+    model, tokenizer = load_classifier(args.model, label_names=label_names, seed=args.seed, new_head=True)
+    if args.lora:
+        from llmstart.lora import add_lora
+
+        torch.manual_seed(args.seed)  # LoRA's A matrices start from this seed, not leftover state
+        model = add_lora(model, r=args.lora_r, alpha=2 * args.lora_r)
+    return model, tokenizer
+
+
+def make_loaders(splits, tokenizer, batch_size: int, args: argparse.Namespace):
+    """Train (shuffled) and validation loaders, dynamically padded."""
+    from llmstart.data import make_loader
+
+    def loader(part, shuffle):
+        return make_loader(part, tokenizer, splits.label_names, batch_size=batch_size,
+                           max_length=args.max_length, shuffle=shuffle, seed=args.seed)
+
+    return loader(splits.train, True), loader(splits.val, False)
+
+
+def choose_settings(args: argparse.Namespace, model, splits):
+    """The recipe for this model and data; flags given explicitly win."""
+    from llmstart.models import count_parameters
+    from llmstart.recipe import choose_recipe
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return choose_recipe(count_parameters(base), len(splits.train), len(splits.val), lora=args.lora, lr=args.lr,
+                         batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, select=args.select)
+
+
+def lr_search(args: argparse.Namespace, splits, recipe) -> list[dict]:
+    """Five short runs (about one epoch on up to 1,000 training rows); sets ``recipe.lr`` to the best."""
+    from llmstart.recipe import search_lr
+    from llmstart.train import fit
+
+    part = splits.train.sample(min(len(splits.train), 1000), random_state=args.seed)
+    steps = max(20, math.ceil(len(part) / recipe.batch_size))
+
+    def train_once(lr: float) -> float:
+        model, tokenizer = build_model(args, splits.label_names)
+        sliced = type(splits)(part, splits.val, splits.test, splits.label_names)
+        train_loader, val_loader = make_loaders(sliced, tokenizer, recipe.batch_size, args)
+        history = fit(model, train_loader, val_loader, max_steps=steps, lr=lr, warmup_ratio=recipe.warmup_ratio,
+                      metric="loss", seed=args.seed, precision=args.precision, cpu=args.cpu, progress=False)
+        print(f"  lr {lr:.1e}: validation loss {history.evals[-1]['loss']:.4f}")
+        return history.evals[-1]["loss"]
+
+    print(f"lr search: {steps} steps on {len(part)} training rows for each of 5 learning rates")
+    recipe.lr, table = search_lr(train_once, recipe.lr)
+    recipe.reasons["lr"] = f"{recipe.lr:g}: lowest validation loss of the --lr-search"
+    return table
+
+
+def training_folder(out: Path) -> Path:
+    """Where checkpoints live during a run (beside ``--out``, removed after success)."""
+    return out.with_name(out.name + ".training")
+
+
+def train_model(args: argparse.Namespace, model, tokenizer, splits, recipe):
+    """Fine-tune with early stopping; Ctrl-C saves a checkpoint that ``--resume`` continues from."""
+    from llmstart.data import DataValidationError
+    from llmstart.files import existing_dir
+    from llmstart.train import fit
+
+    work = training_folder(Path(args.out))
+    resume_from = None
+    if args.resume:
+        resume_from = existing_dir(work / "checkpoint")
+        if resume_from is None:
+            raise DataValidationError(f"--resume: no checkpoint in {work / 'checkpoint'}; run without --resume "
+                                      "(a checkpoint is saved by Ctrl-C or --checkpoint-every).")
+        print(f"resuming from {resume_from}")
+    train_loader, val_loader = make_loaders(splits, tokenizer, recipe.batch_size, args)
+    return fit(model, train_loader, val_loader, epochs=recipe.epochs, lr=recipe.lr, warmup_ratio=recipe.warmup_ratio,
+               schedule=recipe.schedule, metric=recipe.select, early_stopping_patience=recipe.patience,
+               precision=args.precision, cpu=args.cpu, seed=args.seed, out_dir=work,
+               checkpoint_every=args.checkpoint_every, resume_from=resume_from, progress=not args.no_progress)
+
+
+def predict_test(model, tokenizer, splits, args: argparse.Namespace) -> list[int]:
+    """Label ids the model predicts for the test rows, in their order."""
+    from llmstart.predict import TextClassifier
+
+    clf = TextClassifier(model, tokenizer, max_length=args.max_length)
+    index = {n: i for i, n in enumerate(splits.label_names)}
+    return [index[r["label"]] for r in clf.predict(list(splits.test.text), batch_size=64)]
+
+
+def save_trained(model, tokenizer, args: argparse.Namespace, label_names: list[str]) -> Path:
+    """The full model (safetensors) or, with ``--lora``, only the adapter and head, atomically."""
+    from llmstart.files import atomic_write_json, replace_dir, temp_dir_beside
+    from llmstart.lora import save_adapter
+    from llmstart.train import save_model
+
+    out = Path(args.out)
+    if not args.lora:
+        return save_model(model, out, tokenizer)
+    tmp = temp_dir_beside(out)
+    save_adapter(model, tmp)
+    tokenizer.save_pretrained(tmp)
+    base = str(Path(args.model).resolve()) if Path(args.model).is_dir() else args.model  # works from any folder
+    atomic_write_json(tmp / "llmstart_adapter.json", {"base_model": base, "label_names": label_names})
+    return replace_dir(tmp, out)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
+    """The whole run; returns the exit code (130 after Ctrl-C, with a checkpoint saved)."""
+    from llmstart.run_report import finish
 
-    from llmstart.data import load_data, make_loader, split_frame
-    from llmstart.files import atomic_write_json
-    from llmstart.metrics import confusion_matrix
-    from llmstart.models import load_classifier
-    from llmstart.train import evaluate_model, fit, save_model
-
-    df = load_data(args.data, text_col=args.text_col, label_col=args.label_col)
-    splits = split_frame(df, val_size=args.val_size, test_size=args.test_size, seed=args.seed,
-                         max_per_label=args.max_per_label)
-    print(f"data: {args.data}: {splits.sizes()}, labels {splits.label_names}, "
-          f"{splits.report['duplicates_dropped']} duplicate texts dropped")
-    model, tokenizer = load_classifier(args.model, label_names=splits.label_names, new_head=True)
-
-    def loader(part, shuffle):
-        return make_loader(part, tokenizer, splits.label_names, batch_size=args.batch_size,
-                           max_length=args.max_length, shuffle=shuffle, seed=args.seed)
-
-    history = fit(model, loader(splits.train, True), loader(splits.val, False), epochs=args.epochs,
-                  lr=args.lr, seed=args.seed, metric="macro_f1", cpu=args.cpu)
-    test_loader = loader(splits.test, False)
-    metrics = evaluate_model(model, test_loader)
-    out = save_model(model, args.out, tokenizer)
-    preds, golds = [], []
-    model.eval()
-    with torch.no_grad():
-        for batch in test_loader:
-            golds += batch.pop("labels").tolist()
-            preds += model(**batch).logits.argmax(-1).tolist()
-    matrix = confusion_matrix(golds, preds, splits.label_names)
-    atomic_write_json(out / "metrics.json", {"data": str(args.data), "model": args.model, "sizes": splits.sizes(),
-                                             "test": metrics, "train": history.summary()})
-    print("test metrics:")
-    for name, value in metrics.items():
-        print(f"  {name:<16} {value:.4f}")
-    print(matrix.to_string())
-    print(f"saved to {out} (predict with: python -m llmstart predict --model {out} \"some text\")")
+    df = load_training_data(args)
+    splits = split_data(df, args)
+    baseline = run_baseline(splits, args.seed)
+    check_tokenizer_reads(args, splits)
+    if args.check_only:
+        print("data checked (--check-only): nothing trained")
+        return 0
+    model, tokenizer = build_model(args, splits.label_names)
+    recipe = choose_settings(args, model, splits)
+    search = lr_search(args, splits, recipe) if args.lr_search else None
+    if search is not None:
+        model, tokenizer = build_model(args, splits.label_names)
+    print("settings: " + ", ".join(f"{k} {v}" for k, v in recipe.reasons.items()))
+    try:
+        history = train_model(args, model, tokenizer, splits, recipe)
+    except KeyboardInterrupt:
+        work = training_folder(Path(args.out))
+        print(f"\ninterrupted: checkpoint in {work / 'checkpoint'}; continue with the same command and --resume",
+              file=sys.stderr)
+        return 130
+    pred = predict_test(model, tokenizer, splits, args)
+    out = save_trained(model, tokenizer, args, splits.label_names)
+    finish(out, args, splits, recipe, history, pred, baseline, search)
+    shutil.rmtree(training_folder(out), ignore_errors=True)
     return 0

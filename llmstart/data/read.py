@@ -1,4 +1,9 @@
-"""Read a table from a file (CSV, TSV, JSONL/JSON, Parquet), checking its encoding first.
+"""Read a table from a file (CSV, TSV, JSONL/JSON, Parquet), checking its bytes first.
+
+Every problem a new user meets with a file ends in one :class:`DataValidationError` line that
+names the file and the flag that fixes it: an empty or binary file, text that is not in the
+expected encoding (``--encoding``), a CSV that uses another separator (``--sep``), a line with
+too many fields (quotes).
 
 >>> import tempfile, os
 >>> p = os.path.join(tempfile.mkdtemp(), "d.csv")
@@ -9,54 +14,253 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from llmstart.data.validate import DataValidationError
 
+__all__ = ["read_table", "read_csv_chunks", "check_bytes", "decode_text", "sniff_separator",
+           "TABLE_SUFFIXES"]
 
-def _check_utf8(path: Path, encoding: str) -> None:
-    if encoding.lower().replace("-", "") not in {"utf8", "utf8sig"}:
-        return
-    raw = path.read_bytes()
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet")
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+_BLOCK = 1 << 20
+BINARY = ("this looks like binary data (it contains NUL bytes), not text. Pass a CSV (UTF-8), TSV, JSONL "
+          "or Parquet file, or plain text with one text per line.")
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("-", "").replace("_", "") in {"utf8", "utf8sig"}
+
+
+def _guess_encoding(raw: bytes) -> str:
+    """A likely legacy encoding for bytes that are not UTF-8 (for the hint only)."""
     try:
-        raw.decode("utf-8")
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _encoding_error(source: str, raw: bytes, start: int, line: int, encoding: str) -> DataValidationError:
+    guess = _guess_encoding(raw[max(0, start - 64): start + 64])
+    name = "UTF-8" if _is_utf8(encoding) else encoding
+    return DataValidationError(
+        f"{source}: not valid {name} (byte 0x{raw[start]:02x} on line {line}). Re-save it as UTF-8 "
+        f"(Excel: 'CSV UTF-8'; or iconv -f {guess} -t utf-8), or pass its real encoding: "
+        f"--encoding {guess} (Python: encoding={guess!r}).")
+
+
+def decode_text(raw: bytes, source: str = "standard input", encoding: str = "utf-8") -> str:
+    """Bytes to text, or one clear error for binary data or the wrong encoding.
+
+    >>> decode_text("café\\n".encode())
+    'café\\n'
+    >>> decode_text(bytes([0x93, 0x68, 0x69, 0x94]))
+    Traceback (most recent call last):
+    ...
+    llmstart.data.validate.DataValidationError: standard input: not valid UTF-8 (byte 0x93 on line 1). Re-save it as UTF-8 (Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8), or pass its real encoding: --encoding cp1252 (Python: encoding='cp1252').
+    """
+    if b"\x00" in raw[:_BLOCK] and not encoding.lower().startswith("utf-16"):
+        raise DataValidationError(f"{source}: {BINARY}")
+    try:
+        return raw.decode(encoding)
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise DataValidationError(
-            f"{path}: not valid UTF-8 (byte 0x{raw[err.start]:02x} on line {line}). Re-save the file "
-            "as UTF-8 (e.g. Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8), or pass the real "
-            "encoding, e.g. encoding='cp1252'."
-        ) from None
+        raise _encoding_error(source, raw, err.start, raw[: err.start].count(b"\n") + 1, encoding) from None
+    except LookupError:
+        raise DataValidationError(f"{source}: unknown encoding {encoding!r}; pass e.g. --encoding "
+                                  "utf-8, cp1252 or latin-1.") from None
 
 
-def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
-    """Read a CSV, TSV, JSONL/JSON or Parquet file into a DataFrame, checking its encoding first.
+def check_bytes(path: str | Path, encoding: str = "utf-8") -> None:
+    """Check, block by block (never the whole file in memory), that a file is text in ``encoding``.
+
+    Raises :class:`DataValidationError` for an empty file, a binary file, or a byte the
+    encoding cannot decode (with its line and a likely real encoding).
 
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "d.csv")
-    >>> _ = open(p, "w").write("text,label\\nhello,pos\\n")
-    >>> read_table(p).columns.tolist()
-    ['text', 'label']
+    >>> _ = open(p, "wb").write(b"text,label\\nna\\xefve,a\\n")
+    >>> check_bytes(p, "cp1252")
     """
     path = Path(path)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataValidationError(f"{path}: unknown encoding {encoding!r}; pass e.g. --encoding "
+                                  "utf-8, cp1252 or latin-1.") from None
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"{path}: the file is empty (0 bytes). Export the table again.")
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines, utf16 = 1, encoding.lower().startswith("utf-16")
+    with path.open("rb") as f:
+        first = True
+        while block := f.read(_BLOCK):
+            if first and b"\x00" in block and not utf16:
+                raise DataValidationError(f"{path}: {BINARY}")
+            first = False
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as err:
+                raise _encoding_error(str(path), block, err.start,
+                                      lines + block[: err.start].count(b"\n"), encoding) from None
+            lines += block.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise DataValidationError(f"{path}: the file ends in the middle of a character: it is "
+                                      f"cut short or not {encoding}. Pass --encoding.") from None
+
+
+def sniff_separator(header: str) -> str | None:
+    """The separator a CSV header line most likely uses (None when it holds one column).
+
+    >>> sniff_separator("text;label"), sniff_separator("text\\tlabel"), sniff_separator("text")
+    (';', '\\t', None)
+    """
+    counts = {sep: len(re.findall(re.escape(sep), header)) for sep in SEPARATORS}
+    sep, n = max(counts.items(), key=lambda kv: kv[1])
+    return sep if n else None
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    with path.open(encoding=encoding, errors="replace", newline="") as f:
+        return f.readline().lstrip("\ufeff").rstrip("\r\n")
+
+
+def _check_separator(path: Path, sep: str, encoding: str) -> None:
+    """A file whose header does not use ``sep`` but another separator: say which, and the flag."""
+    header = _first_line(path, encoding)
+    if not header.strip():
+        raise DataValidationError(f"{path}: the first line is empty; it must be the header with the "
+                                  "column names (e.g. text,label).")
+    seen = sniff_separator(header)
+    if seen is not None and seen != sep and header.count(sep) == 0:
+        raise DataValidationError(
+            f"{path}: the header {header[:80]!r} has no {SEPARATORS.get(sep, repr(sep))} but "
+            f"{header.count(seen)} {SEPARATORS[seen]}(s): the file seems to be {SEPARATORS[seen]}-separated. "
+            f"Pass --sep {_sep_flag(seen)} (Python: sep={seen!r}).")
+
+
+def _sep_flag(sep: str) -> str:
+    return {"\t": "tab", ";": "';'", "|": "'|'"}.get(sep, sep)
+
+
+def _csv_sep(path: Path, sep: str | None) -> str:
+    if sep is not None:
+        return {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(sep, sep)
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def _parse_error(path: Path, err: Exception, sep: str) -> DataValidationError:
+    text = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+    if isinstance(err, pd.errors.ParserWarning):
+        return DataValidationError(
+            f"{path}: some lines have more fields than the header. A text that contains the separator "
+            f"{SEPARATORS.get(sep, repr(sep))} must be in double quotes (spreadsheet exports do this); "
+            "or pass the right --sep.")
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if match:
+        want, line, saw = match.groups()
+        return DataValidationError(
+            f"{path}: line {line} has {saw} fields where the header has {want}. A text that contains "
+            f"the separator {SEPARATORS.get(sep, repr(sep))} must be in double quotes (spreadsheet "
+            "exports do this); or pass the right --sep.")
+    return DataValidationError(f"{path}: could not be read as a {SEPARATORS.get(sep, repr(sep))}-"
+                               f"separated table: {text}. Check --sep and --encoding.")
+
+
+def read_csv_chunks(path: str | Path, encoding: str = "utf-8", sep: str | None = None,
+                    chunksize: int = 1000) -> Iterator[pd.DataFrame]:
+    """Read a CSV/TSV in chunks of ``chunksize`` rows (for files too large to hold at once).
+
+    Checks the bytes and the separator first, like :func:`read_table`.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "d.csv")
+    >>> _ = open(p, "w").write("text\\n" + "".join(f"t{i}\\n" for i in range(5)))
+    >>> [len(c) for c in read_csv_chunks(p, chunksize=2)]
+    [2, 2, 1]
+    """
+    path = _existing(path)
+    separator = _csv_sep(path, sep)
+    check_bytes(path, encoding)
+    _check_separator(path, separator, encoding)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            yield from pd.read_csv(path, sep=separator, encoding=encoding, chunksize=chunksize,
+                                   dtype=str, keep_default_na=False, index_col=False)
+    except (pd.errors.ParserError, pd.errors.ParserWarning, csv.Error, ValueError) as err:
+        raise _parse_error(path, err, separator) from None
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise DataValidationError(f"{path}: this is a folder; pass a file (.csv .tsv .jsonl .parquet).")
     if not path.is_file():
         raise DataValidationError(f"{path}: no such file. Check the path (current folder: {Path.cwd()}).")
+    return path
+
+
+def read_table(path: str | Path, encoding: str = "utf-8", sep: str | None = None) -> pd.DataFrame:
+    """Read a CSV, TSV, JSONL/JSON or Parquet file into a DataFrame, checking its bytes first.
+
+    ``sep`` is the CSV separator (default: ``,`` for ``.csv``/``.txt``, tab for ``.tsv``); a file
+    that plainly uses another one is refused with a message naming it.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "d.csv")
+    >>> _ = open(p, "w").write("text;label\\nhello;pos\\n")
+    >>> read_table(p)
+    Traceback (most recent call last):
+    ...
+    llmstart.data.validate.DataValidationError: ...d.csv: the header 'text;label' has no comma but 1 semicolon(s): the file seems to be semicolon-separated. Pass --sep ';' (Python: sep=';').
+    >>> read_table(p, sep=";").columns.tolist()
+    ['text', 'label']
+    """
+    path = _existing(path)
     suffix = path.suffix.lower()
-    try:
-        if suffix in {".csv", ".tsv", ".txt"}:
-            _check_utf8(path, encoding)
-            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", encoding=encoding)
-        if suffix in {".jsonl", ".json"}:
-            _check_utf8(path, encoding)
+    if suffix in {".csv", ".tsv", ".txt"}:
+        separator = _csv_sep(path, sep)
+        check_bytes(path, encoding)
+        _check_separator(path, separator, encoding)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(path, sep=separator, encoding=encoding, index_col=False)
+        except (pd.errors.ParserError, pd.errors.ParserWarning, csv.Error, ValueError) as err:
+            raise _parse_error(path, err, separator) from None
+    if suffix in {".jsonl", ".json"}:
+        check_bytes(path, encoding)
+        try:
             return pd.read_json(path, lines=suffix == ".jsonl", encoding=encoding)
-        if suffix == ".parquet":
+        except ValueError as err:
+            raise DataValidationError(f"{path}: not valid {suffix[1:].upper()} ({str(err).strip()[:120]}). "
+                                      "JSONL needs one JSON object per line, e.g. "
+                                      '{"text": "...", "label": "..."}.') from None
+    if suffix == ".parquet":
+        try:
             return pd.read_parquet(path)
-    except (pd.errors.ParserError, ValueError) as err:
-        if isinstance(err, DataValidationError):
-            raise
-        raise DataValidationError(f"{path}: could not be parsed as {suffix[1:]}: {err}") from None
+        except (OSError, ValueError, ImportError) as err:
+            raise DataValidationError(f"{path}: could not be read as Parquet: {str(err)[:160]}") from None
     raise DataValidationError(
-        f"{path}: unsupported file type {suffix!r}. Use .csv, .tsv, .jsonl, .json or .parquet."
-    )
+        f"{path}: unsupported file type {suffix!r}. Use .csv, .tsv, .jsonl, .json or .parquet.")
+
+
+def read_text_lines(raw: bytes, source: str = "standard input", encoding: str = "utf-8") -> list[str]:
+    """One text per line from raw bytes (standard input), decoded with the same checks as files.
+
+    >>> read_text_lines(b"first\\n\\nsecond\\n")
+    ['first', '', 'second']
+    """
+    text = decode_text(raw, source, encoding)
+    return [line.strip() for line in io.StringIO(text).read().splitlines()]

@@ -1,0 +1,178 @@
+"""Say what a training run did: per-epoch validation figures, the kept step and why, warnings,
+and the test report (per class, confusion matrix) as text and PNG files.
+
+>>> from llmstart.train import History
+>>> h = History(metric="loss", best_step=20, best_metric=0.4, steps=[{"step": 40, "loss": 0.1}],
+...             evals=[{"step": 20, "epoch": 1, "loss": 0.4}, {"step": 40, "epoch": 2, "loss": 0.5}])
+>>> print(kept_step_line(h, "the validation set is small"))
+kept step 20 (epoch 1 of 2), not the last step 40: best validation loss 0.4000; the validation set is small
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["epoch_table", "kept_step_line", "run_warnings", "write_test_report", "MIN_STEPS"]
+
+MIN_STEPS = 50
+
+
+def epoch_table(history) -> pd.DataFrame:
+    """One row per evaluation: step, epoch, validation loss, accuracy and macro-F1.
+
+    >>> from llmstart.train import History
+    >>> h = History(evals=[{"step": 5, "epoch": 1, "loss": 0.7, "accuracy": 0.5, "macro_f1": 0.4}])
+    >>> epoch_table(h).columns.tolist()
+    ['step', 'epoch', 'val_loss', 'val_accuracy', 'val_macro_f1']
+    """
+    if not history.evals:
+        return pd.DataFrame(columns=["step", "epoch", "val_loss"])
+    frame = pd.DataFrame(history.evals)
+    keep = [c for c in ["step", "epoch", "loss", "accuracy", "macro_f1"] if c in frame.columns]
+    return frame[keep].rename(columns={c: f"val_{c}" for c in ["loss", "accuracy", "macro_f1"]})
+
+
+def kept_step_line(history, why: str = "") -> str:
+    """One sentence: which step's weights the model ends with, and why."""
+    if history.best_step is None or history.best_metric is None or not history.evals:
+        return "kept the final weights (no validation)"
+    last = history.evals[-1]
+    kept = next(e for e in history.evals if e["step"] == history.best_step)
+    name = {"loss": "validation loss", "macro_f1": "validation macro-F1",
+            "accuracy": "validation accuracy"}.get(history.metric, history.metric)
+    where = f"step {kept['step']} (epoch {kept['epoch']} of {last['epoch']})"
+    if kept["step"] != last["step"]:
+        where += f", not the last step {last['step']}"
+    return f"kept {where}: best {name} {history.best_metric:.4f}" + (f"; {why}" if why else "")
+
+
+def run_warnings(history, epochs_cap: int) -> list[str]:
+    """Warnings a user should read: a very short run, validation loss still falling, an early peak.
+
+    >>> from llmstart.train import History
+    >>> h = History(metric="loss", steps=[{"step": 12, "loss": 0.5}], best_step=12,
+    ...             evals=[{"step": 6, "epoch": 1, "loss": 0.9}, {"step": 12, "epoch": 2, "loss": 0.6}])
+    >>> for w in run_warnings(h, epochs_cap=2): print(w)
+    very short run: 12 optimizer steps (< 50). Fine-tuning rarely settles that fast: add data, lower --batch-size or raise --epochs.
+    validation loss was still falling at the end (0.9000 -> 0.6000): more epochs (--epochs) may help.
+    """
+    warnings = []
+    steps = history.steps[-1]["step"] if history.steps else 0
+    if steps < MIN_STEPS:
+        warnings.append(f"very short run: {steps} optimizer steps (< {MIN_STEPS}). Fine-tuning rarely settles "
+                        "that fast: add data, lower --batch-size or raise --epochs.")
+    losses = [e["loss"] for e in history.evals if "loss" in e]
+    if len(losses) >= 2 and losses[-1] < min(losses[:-1]) and not history.stopped_early \
+            and history.evals[-1]["epoch"] >= epochs_cap:
+        warnings.append(f"validation loss was still falling at the end ({losses[-2]:.4f} -> {losses[-1]:.4f}): "
+                        "more epochs (--epochs) may help.")
+    if history.best_step is not None and len(history.evals) >= 3 and history.best_step == history.evals[0]["step"]:
+        warnings.append("the best validation score came at the first evaluation: the learning rate may be too "
+                        "high (try --lr-search) or the validation set too small to tell.")
+    return warnings
+
+
+def write_test_report(out: str | Path, gold: Sequence[int], pred: Sequence[int], label_names: Sequence[str],
+                      history=None) -> dict[str, str]:
+    """Write the per-class report and confusion matrix as text and PNG (and the training curves).
+
+    Returns the file names written, by kind.
+
+    >>> import tempfile
+    >>> files = write_test_report(tempfile.mkdtemp(), [0, 1, 1], [0, 1, 0], ["a", "b"])
+    >>> sorted(files)
+    ['confusion_matrix_png', 'confusion_matrix_txt', 'per_class_txt']
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from llmstart.files import atomic_write_text
+    from llmstart.metrics import confusion_matrix, per_class_report
+    from llmstart.plots import plot_confusion_matrix
+
+    out = Path(out)
+    report = per_class_report(gold, pred, label_names)
+    matrix = confusion_matrix(gold, pred, label_names)
+    atomic_write_text(out / "per_class_report.txt", report.round(4).to_string() + "\n")
+    atomic_write_text(out / "confusion_matrix.txt", matrix.to_string() + "\n")
+    files = {"per_class_txt": "per_class_report.txt", "confusion_matrix_txt": "confusion_matrix.txt"}
+    fig = plot_confusion_matrix(matrix)
+    fig.savefig(out / "confusion_matrix.png", dpi=100)
+    plt.close(fig)
+    files["confusion_matrix_png"] = "confusion_matrix.png"
+    if history is not None and history.evals:
+        from llmstart.plots import plot_history
+
+        fig = plot_history(history)
+        fig.savefig(out / "training_curves.png", dpi=100)
+        plt.close(fig)
+        files["training_curves_png"] = "training_curves.png"
+    return files
+
+
+def _versions() -> dict:
+    import torch
+    import transformers
+
+    import llmstart
+
+    return {"llmstart": llmstart.__version__, "torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseline: dict,
+           lr_search: list[dict] | None) -> dict:
+    """Print what happened and how the model compares with the baseline; write ``metrics.json``
+    and the test report into ``out``. Returns the ``metrics.json`` content."""
+    from llmstart.baseline import paired_bootstrap
+    from llmstart.files import atomic_write_json
+    from llmstart.metrics import classification_metrics
+
+    index = {n: i for i, n in enumerate(splits.label_names)}
+    gold = [index[str(x)] for x in splits.test.label]
+    test = classification_metrics(gold, pred)
+    why = recipe.reasons.get("select", f"chosen by --select {recipe.select}")
+    kept = kept_step_line(history, why)
+    warnings = run_warnings(history, recipe.epochs)
+    compare = {m: paired_bootstrap(gold, pred, baseline["pred"], m, seed=args.seed) for m in ("accuracy", "macro_f1")}
+    print("validation after each epoch:")
+    print(epoch_table(history).round(4).to_string(index=False))
+    print(kept + (" (stopped early)" if history.stopped_early else ""))
+    for w in warnings:
+        print(f"warning: {w}")
+    print(f"test set ({len(gold)} rows)        fine-tuned   baseline   difference [95% bootstrap interval]")
+    for m, c in compare.items():
+        print(f"  {m:<24} {c.model:>10.4f} {c.baseline:>10.4f}   {c.difference:+.4f} [{c.low:+.4f}, {c.high:+.4f}]")
+    verdict = compare["accuracy"]
+    if verdict.low > 0:
+        print("the fine-tuned model beats the baseline (the interval is above 0)")
+    else:
+        print("warning: the fine-tuned model does NOT clearly beat the TF-IDF baseline on this test set "
+              "(the interval includes 0 or lies below it): the cheap model may be enough")
+    files = write_test_report(out, gold, pred, splits.label_names, history)
+    history.save(out / "history.json")
+    summary = {
+        "versions": _versions(),
+        "data": {"source": str(args.data), "text_col": args.text_col, "label_col": args.label_col,
+                 "sizes": splits.sizes(), "label_names": splits.label_names, "split": splits.report},
+        "model": {"name": args.model, "lora": {"r": args.lora_r} if args.lora else None,
+                  "max_length": args.max_length},
+        "hyperparameters": {**recipe.to_dict(), "seed": args.seed, "precision": history.precision},
+        "lr_search": lr_search,
+        "training": {"evals": history.evals, "kept_step": history.best_step, "selected_by": recipe.select,
+                     "kept": kept, "stopped_early": history.stopped_early, "warnings": warnings,
+                     **history.summary()},
+        "test": test,
+        "baseline": {"method": "TF-IDF (words 1-2, characters 2-4) + logistic regression, same split",
+                     "test": baseline["test"], "time_s": baseline["time_s"]},
+        "comparison": {m: c.to_dict() for m, c in compare.items()},
+        "files": files,
+    }
+    atomic_write_json(out / "metrics.json", summary)
+    print(f"saved to {out} (metrics.json, {', '.join(files.values())}); label new texts with: "
+          f"python -m llmstart predict --model {out} --data new.csv --text-col {args.text_col} --out labelled.csv")
+    return summary
