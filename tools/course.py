@@ -94,7 +94,7 @@ def save_course(course: list[Notebook], path: Path = COURSE_FILE) -> None:
          "cpu_seconds": n.cpu_seconds, "gpu_seconds": n.gpu_seconds}
         for n in course
     ]
-    body = yaml.safe_dump({"notebooks": entries}, allow_unicode=True, sort_keys=False, width=100)
+    body = yaml.safe_dump({"notebooks": entries}, allow_unicode=True, sort_keys=False, width=10_000)
     path.write_text(COURSE_HEADER + body, encoding="utf-8")
 
 
@@ -259,6 +259,24 @@ def add_setup_cells(course: list[Notebook]) -> list[Path]:
     return changed
 
 
+def title_parts(path: Path) -> tuple[str, str]:
+    """(section, what) guessed from a notebook's title ``# NN · 章节 — What it does`` (edit after).
+
+    >>> import json, tempfile
+    >>> nb = {"cells": [{"cell_type": "markdown", "source": ["# 08 · 金融舆情监测 — Financial sentiment monitoring (§6.2)"]}]}
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".ipynb", delete=False) as f:
+    ...     json.dump(nb, f)
+    >>> title_parts(Path(f.name))
+    ('金融舆情监测', 'Financial sentiment monitoring (§6.2)')
+    """
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    first = next((c for c in nb["cells"] if c["cell_type"] == "markdown"), None)
+    line = "".join(first["source"]).split("\n", 1)[0] if first else path.stem
+    title = re.sub(r"^#+\s*(\d+\s*·\s*)?", "", line).strip()
+    section, _, what = title.partition(" — ")
+    return section.strip(), what.strip() or "(describe)"
+
+
 # ---------------------------------------------------------------- checks
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
@@ -351,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             print(" ", path.relative_to(ROOT))
     elif args.command == "sync":
         listed = {n.file for n in course}
-        new = [Notebook(p.name, "—", "(describe)") for p in sorted(NOTEBOOKS.glob("*.ipynb"))
+        new = [Notebook(p.name, *title_parts(p)) for p in sorted(NOTEBOOKS.glob("*.ipynb"))
                if p.name not in listed]
         course = sorted(course + new, key=lambda n: n.file)
         save_course(course)

