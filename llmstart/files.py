@@ -4,7 +4,7 @@ A reader therefore sees either the old file or the new one, never half of one.
 
 >>> import tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "metrics.json"
->>> atomic_write_json(p, {"accuracy": 0.9})
+>>> _ = atomic_write_json(p, {"accuracy": 0.9})
 >>> p.read_text()
 '{\\n "accuracy": 0.9\\n}'
 """

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shutil
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from llmstart.files import atomic_write_bytes, replace_dir, temp_dir_beside
 from llmstart.models import count_parameters
 
 if TYPE_CHECKING:
@@ -252,13 +254,10 @@ def save_trainable(model: nn.Module, path: str | Path) -> Path:
     >>> from safetensors.torch import load_file; sorted(load_file(p))
     ['0.lora_A', '0.lora_B']
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad}
-    save_file(tensors, str(path))
-    return path
+    return atomic_write_bytes(path, save(tensors))
 
 
 # --------------------------------------------------------------------------- with peft
@@ -361,9 +360,12 @@ def save_adapter(peft_model: PeftModel, folder: str | Path) -> Path:
     >>> sorted(p.name for p in save_adapter(pm, tempfile.mkdtemp()).iterdir())
     ['README.md', 'adapter_config.json', 'adapter_model.safetensors']
     """
-    folder = Path(folder)
-    peft_model.save_pretrained(str(folder), safe_serialization=True)
-    return folder
+    tmp = temp_dir_beside(folder)
+    try:
+        peft_model.save_pretrained(str(tmp), safe_serialization=True)
+        return replace_dir(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # only left if saving failed
 
 
 def load_adapter(base_model: nn.Module, folder: str | Path, is_trainable: bool = False) -> PeftModel:

@@ -153,6 +153,8 @@ def load_classifier(
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     src = resolve(name, source)
+    if src.gguf_file:  # the packaged SmolLM2: classify from its converted plain checkpoint
+        src = ModelSource(src.name, str(converted_checkpoint(src)), "package", description=src.description)
     saved = _saved_labels(src)
     kwargs: dict = {}
     if label_names is not None:
@@ -180,8 +182,12 @@ def load_classifier(
         if verbose:
             print(f"llmstart: replaced the trained head of {src.path} (labels {saved}) with a new one")
     tokenizer = _from_pretrained(AutoTokenizer, src, "encoder")
+    if tokenizer.pad_token is None:  # decoder-only models (SmolLM2): pad with end-of-sequence
+        tokenizer.pad_token = tokenizer.eos_token
+    if model.config.pad_token_id is None:  # ...and the head must know it, to find each last token
+        model.config.pad_token_id = tokenizer.pad_token_id
     if verbose:
-        head = sum(p.numel() for n, p in model.named_parameters() if "classifier" in n)
+        head = sum(p.numel() for n, p in model.named_parameters() if n.split(".")[0] in {"classifier", "score"})
         _report(src, model, f"; classification head: {model.config.num_labels} labels, {head:,} parameters")
     return model, tokenizer
 

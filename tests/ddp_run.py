@@ -11,9 +11,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from accelerate import PartialState  # noqa: E402
-from conftest import synthetic_frame, tiny_bert  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
+from conftest import synthetic_frame, tiny_bert  # noqa: E402
 from llmstart.data import make_loader  # noqa: E402
 from llmstart.models import load_tokenizer  # noqa: E402
 from llmstart.train import fit  # noqa: E402
@@ -35,7 +35,7 @@ def main() -> None:
                          group_by_length=False)
     val = make_loader(frame.iloc[:48], tok, names, batch_size=16)
     model = tiny_bert(dropout=0.0)
-    history = fit(model, loader, val, epochs=4, lr=3e-3, grad_accum_steps=args.accum, progress=False,
+    history = fit(model, loader, val, epochs=4, lr=3e-3, grad_accum_steps=args.accum, progress=False, precision="fp32",
                   restore_best=False, seed=0)
     if PartialState().is_main_process:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.out)

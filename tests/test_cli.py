@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import synthetic_frame, tiny_bert
 
+from conftest import synthetic_frame, tiny_bert
 from llmstart.cli import main
 
 

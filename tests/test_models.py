@@ -89,8 +89,11 @@ def test_count_parameters_trainable_and_shared():
 
 @pytest.mark.slow
 def test_smollm2_converts_once_and_chats(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LLMSTART_CACHE", str(tmp_path))  # a first run: never the real user cache
     model, tok = load_causal_lm("smollm2")
-    assert "134.5 M parameters" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "134.5 M parameters" in printed.out and "converting" not in printed.out
+    assert "converting SmolLM2-135M-Instruct.Q4_1.gguf" in printed.err  # stderr: no doctest or notebook output changes
     assert model.config.model_type == "llama" and tok.padding_side == "left"
     folder = hub.cache_dir() / "models" / cache_key(resolve("smollm2"))
     assert (folder / "model.safetensors").is_file()
@@ -98,3 +101,45 @@ def test_smollm2_converts_once_and_chats(tmp_path, monkeypatch, capsys):
     ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     out = model.generate(**ids, max_new_tokens=8, do_sample=False)
     assert "Paris" in tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+def test_a_fine_tuned_folder_keeps_its_labels_and_refuses_others(tmp_path, tokenizer):
+    from conftest import tiny_bert
+    from llmstart.models import HeadMismatchError
+    from llmstart.train import save_model
+
+    model = tiny_bert(num_labels=2)
+    model.config.id2label, model.config.label2id = {0: "a", 1: "b"}, {"a": 0, "b": 1}
+    folder = save_model(model, tmp_path / "clf", tokenizer)
+    loaded, _ = load_classifier(str(folder), verbose=False)
+    assert loaded.config.id2label == {0: "a", 1: "b"}
+    assert torch.equal(loaded.classifier.weight, model.classifier.weight)  # the trained head, kept
+    with pytest.raises(HeadMismatchError, match=r"fine-tuned with labels \['a', 'b'\].*new_head=True"):
+        load_classifier(str(folder), label_names=["b", "a"], verbose=False)  # swapped: would mislabel everything
+    with pytest.raises(HeadMismatchError):
+        load_classifier(str(folder), label_names=["a", "b", "c"], verbose=False)
+    same, _ = load_classifier(str(folder), label_names=["a", "b"], verbose=False)
+    assert torch.equal(same.classifier.weight, model.classifier.weight)
+    fresh, _ = load_classifier(str(folder), label_names=["b", "a"], new_head=True, verbose=False)
+    assert fresh.config.id2label == {0: "b", 1: "a"}
+    assert not torch.equal(fresh.classifier.weight, model.classifier.weight)  # asked for: a new head
+
+
+def test_path_like_names_never_go_to_the_hub(tmp_path):
+    with pytest.raises(ModelUnavailableError, match="no such folder"):
+        resolve(str(tmp_path / "missing" / "model"))
+    assert resolve("bert-base-uncased").origin == "hub"  # a dot-free, slash-free name is a Hub id
+    assert resolve("google-bert/bert-base-uncased").origin == "hub"
+
+
+def test_offline_is_decided_once_per_process(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # honoured: nothing listens there
+    hub._probe_once.cache_clear()
+    probes = []
+    real = hub.socket.create_connection
+    monkeypatch.setattr(hub.socket, "create_connection", lambda addr, **k: (probes.append(addr), real(addr, **k))[1])
+    assert hub.is_offline() and hub.is_offline()
+    assert probes == [("127.0.0.1", 9)]  # one probe, at the endpoint HF_ENDPOINT names
+    hub._probe_once.cache_clear()

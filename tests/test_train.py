@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import synthetic_frame, tiny_bert
 from safetensors.torch import load_file
 
+from conftest import synthetic_frame, tiny_bert
 from llmstart.data import make_loader, split_frame
 from llmstart.runtime import pick_precision
 from llmstart.train import History, evaluate_model, fit, save_model
@@ -85,7 +85,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(loaders, tmp_path
     train, val = loaders  # dropout 0.1: equality also needs the RNG state restored
     full = tiny_bert(dropout=0.1)
     h_full = fit(full, train, val, epochs=3, lr=1e-3, out_dir=tmp_path / "a", checkpoint_every=7,
-                 progress=False, restore_best=False)
+                 progress=False, restore_best=False, precision="fp32")
     total = h_full.steps[-1]["step"]
     # The same run, killed at its 17th batch (after the checkpoint of step 14).
     crashing = make_loader(train.dataset_frame, train.tokenizer, train.label_names, batch_size=8,
@@ -93,12 +93,12 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(loaders, tmp_path
     crashing.collate_fn = CrashAfter(17, crashing.collate_fn)
     with pytest.raises(RuntimeError, match="simulated crash"):
         fit(tiny_bert(dropout=0.1), crashing, val, epochs=3, lr=1e-3, out_dir=tmp_path / "b",
-            checkpoint_every=7, progress=False, restore_best=False)
+            checkpoint_every=7, progress=False, restore_best=False, precision="fp32")
     state = torch.load(tmp_path / "b" / "checkpoint" / "training_state.pt", weights_only=True)
     assert state["step"] == 14 and 0 < state["batches_done"] < len(train)  # mid-epoch
     resumed = tiny_bert(dropout=0.1, seed=99)  # other initial weights: all must come from the checkpoint
     h_res = fit(resumed, train, val, epochs=3, lr=1e-3, resume_from=tmp_path / "b" / "checkpoint",
-                progress=False, restore_best=False)
+                progress=False, restore_best=False, precision="fp32")
     assert h_res.steps[-1]["step"] == total
     assert [s["loss"] for s in h_res.steps] == pytest.approx([s["loss"] for s in h_full.steps], abs=1e-6)
     assert_same(weights(resumed), weights(full), atol=1e-6)
@@ -116,8 +116,9 @@ def test_accumulation_matches_a_bigger_batch(tokenizer):
     big = make_loader(frame, tokenizer, names, batch_size=16, group_by_length=False)
     small = make_loader(frame, tokenizer, names, batch_size=8, group_by_length=False)
     a, b = tiny_bert(dropout=0.0), tiny_bert(dropout=0.0)
-    fit(a, big, epochs=1, lr=1e-3, progress=False, max_grad_norm=None)
-    h = fit(b, small, epochs=1, lr=1e-3, grad_accum_steps=2, progress=False, max_grad_norm=None)
+    fit(a, big, epochs=1, lr=1e-3, progress=False, max_grad_norm=None, precision="fp32")
+    h = fit(b, small, epochs=1, lr=1e-3, grad_accum_steps=2, progress=False, max_grad_norm=None,
+            precision="fp32")
     assert len(h.steps) == 6
     # equal-size micro-batches: the mean of two halves is the mean of the whole batch
     assert_same(weights(a), weights(b), atol=2e-5)
@@ -152,7 +153,7 @@ def test_bf16_on_cpu_runs_and_leaves_no_autocast_wrapper(loaders):
     assert h.precision == "bf16" and h.steps[-1]["loss"] < h.steps[0]["loss"] * 1.5
     assert "_original_forward" not in model.__dict__
     assert next(model.parameters()).dtype == torch.float32
-    assert pick_precision("fp32") == "no"
+    assert pick_precision("fp32") == "fp32" and pick_precision("no") == "fp32"
     with pytest.raises(ValueError, match="precision must be one of"):
         pick_precision("int8")
 
@@ -184,12 +185,20 @@ def test_evaluate_causal_lm_gives_perplexity():
     assert 30 < result["perplexity"] < 80  # an untrained model is near uniform over 50 tokens
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def run_script(args, nproc=1, timeout=600):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     cmd = [sys.executable, str(HERE / "ddp_run.py"), *args]
     if nproc > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
-               "--master_port", "29533", *cmd[1:]]
+               "--master_port", str(free_port()), *cmd[1:]]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
@@ -214,3 +223,65 @@ def test_two_cpu_processes_match_one_process(tmp_path):
     c = load_file(str(tmp_path / "accum.safetensors"))
     assert "steps=24" in accum
     assert_same({k: a[k] for k in a if k not in noise}, {k: c[k] for k in c if k not in noise}, atol=1e-5)
+
+
+class InterruptAfter(CrashAfter):
+    """Ctrl-C after n batches."""
+
+    def __call__(self, items):
+        self.calls += 1
+        if self.calls > self.n:
+            raise KeyboardInterrupt
+        return self.collate(items)
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes_exactly(loaders, tmp_path):
+    train, val = loaders
+    full = tiny_bert(dropout=0.1)
+    fit(full, train, val, epochs=2, lr=1e-3, progress=False, restore_best=False, precision="fp32")
+    interrupted = make_loader(train.dataset_frame, train.tokenizer, train.label_names, batch_size=8,
+                              shuffle=True, seed=0)
+    interrupted.collate_fn = InterruptAfter(11, interrupted.collate_fn)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_bert(dropout=0.1), interrupted, val, epochs=2, lr=1e-3, out_dir=tmp_path, progress=False,
+            restore_best=False, precision="fp32")
+    state = torch.load(tmp_path / "checkpoint" / "training_state.pt", weights_only=True)
+    assert 0 < state["step"] == state["batches_done"] < len(train)  # the last finished optimizer step
+    resumed = tiny_bert(dropout=0.1, seed=5)
+    fit(resumed, train, val, epochs=2, lr=1e-3, resume_from=tmp_path / "checkpoint", progress=False,
+        restore_best=False, precision="fp32")
+    assert_same(weights(resumed), weights(full), atol=1e-6)
+
+
+def test_a_save_killed_between_its_renames_still_resumes(loaders, tmp_path, monkeypatch):
+    """replace_dir moves the old checkpoint aside, then moves the new one in: die in between."""
+    import llmstart.files
+
+    train, val = loaders
+    fit(tiny_bert(), train, val, epochs=1, lr=1e-3, out_dir=tmp_path, checkpoint_every=5,
+        progress=False, precision="fp32")
+    real_replace, calls = llmstart.files.os.replace, []
+
+    def dying_replace(src, dst):
+        calls.append((src, dst))
+        if str(dst).endswith("checkpoint"):  # the move-in; the move-aside went to checkpoint.old
+            raise SystemExit("power cut")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(llmstart.files.os, "replace", dying_replace)
+    with pytest.raises(SystemExit):
+        fit(tiny_bert(), train, val, epochs=1, lr=1e-3, out_dir=tmp_path, checkpoint_every=5,
+            progress=False, precision="fp32")
+    monkeypatch.setattr(llmstart.files.os, "replace", real_replace)
+    assert not (tmp_path / "checkpoint").exists() and (tmp_path / "checkpoint.old").is_dir()
+    h = fit(tiny_bert(), train, val, epochs=2, lr=1e-3, resume_from=tmp_path / "checkpoint",
+            progress=False, precision="fp32")
+    assert h.steps[0]["step"] == 1 and h.steps[-1]["step"] == 2 * len(train)
+
+
+def test_auto_precision_is_named_and_bf16_where_the_cpu_has_it(loaders):
+    from llmstart.runtime import cpu_supports_bf16
+
+    train, _ = loaders
+    h = fit(tiny_bert(), train, epochs=1, lr=1e-3, progress=False, cpu=True)
+    assert h.precision == ("bf16" if cpu_supports_bf16() else "fp32")

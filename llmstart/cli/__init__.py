@@ -19,7 +19,7 @@ import importlib
 import sys
 import traceback
 
-SUBCOMMANDS = ["doctor", "train", "predict"]
+SUBCOMMANDS = ["doctor", "train", "predict", "serve"]
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 

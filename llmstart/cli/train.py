@@ -47,6 +47,9 @@ def add_parser(sub) -> None:
     model = t.add_argument_group("model")
     model.add_argument("--model", default=DEFAULT_ENCODER, help="pre-trained encoder: Hub id, alias or folder")
     model.add_argument("--max-length", type=int, default=128, help="tokens kept per text")
+    model.add_argument("--allow-unknown-tokens", action="store_true",
+                       help="train even when the tokenizer maps over 5%% of the training text to its "
+                            "unknown token (it cannot read it: the model would fit noise)")
     model.add_argument("--lora", action="store_true", help="train LoRA adapters + head only; saves a small folder")
     model.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
     run = t.add_argument_group("training (auto: chosen for the model and the data size, see llmstart.recipe)")
@@ -125,6 +128,20 @@ def run_baseline(splits, seed: int) -> dict:
     print(f"baseline (TF-IDF + logistic regression, {seconds:.1f} s): test accuracy {metrics['accuracy']:.4f}, "
           f"macro-F1 {metrics['macro_f1']:.4f}")
     return {"pred": [index[p] for p in pred], "test": metrics, "time_s": round(seconds, 2)}
+
+
+def check_tokenizer_reads(args: argparse.Namespace, splits) -> None:
+    """Stop with a clear message when the model's tokenizer cannot read the training text (e.g. Chinese)."""
+    if args.allow_unknown_tokens:
+        return
+    from llmstart.data.coverage import TokenizerCoverageError, check_coverage
+    from llmstart.models import load_tokenizer
+
+    try:
+        coverage = check_coverage(splits.train.text, load_tokenizer(args.model), args.model)
+    except TokenizerCoverageError as err:
+        raise TokenizerCoverageError(f"{err} To train anyway, pass --allow-unknown-tokens.") from None
+    print(f"tokenizer: {coverage.unknown_rate:.2%} unknown tokens on the training text")
 
 
 def build_model(args: argparse.Namespace, label_names: list[str]):
@@ -245,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
     df = load_training_data(args)
     splits = split_data(df, args)
     baseline = run_baseline(splits, args.seed)
+    check_tokenizer_reads(args, splits)
     if args.check_only:
         print("data checked (--check-only): nothing trained")
         return 0

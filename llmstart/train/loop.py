@@ -286,4 +286,7 @@ def fit(
     history.peak_memory_mb, history.memory_kind = peak_memory_mb(device)
     if out_dir is not None and main:
         history.save(out_dir / "history.json")
+    if progress and main:  # the bar is a widget in Jupyter: say the same in text (GitHub, nbviewer, logs)
+        last = f", last loss {history.steps[-1]['loss']:.4f}" if history.steps else ""
+        print(f"training: {step}/{total_steps} steps in {history.train_time_s:.0f} s{last}")
     return history

@@ -1,0 +1,10 @@
+"""Root conftest: temporary files of doctests and tests go under pytest's own tmp folder, which pytest prunes."""
+
+import tempfile
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _temporary_files_under_pytest(tmp_path_factory, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("tmp")))

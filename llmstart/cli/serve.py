@@ -1,0 +1,57 @@
+"""``llmstart serve``: answer HTTP requests with a fine-tuned classifier folder.
+
+Example::
+
+    python -m llmstart serve --model my-model --port 8000
+    curl -s localhost:8000/v1/classify -d '{"texts": ["Arrived broken."]}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``serve`` and its options."""
+    p = subparsers.add_parser("serve", help="serve a fine-tuned classifier over HTTP (FastAPI)")
+    p.add_argument("--model", required=True, help="folder written by `llmstart train` or save_model")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--backend", choices=["float", "int8", "onnx"], default="float",
+                   help="float: as trained; int8: dynamic quantisation; onnx: ONNX Runtime")
+    p.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
+    p.add_argument("--max-batch", type=int, default=32, help="most texts per model call")
+    p.add_argument("--max-wait-ms", type=float, default=5.0,
+                   help="how long the first waiting request waits for others to join its batch")
+    p.add_argument("--max-pending", type=int, default=512,
+                   help="most texts waiting at once; beyond it the service answers 503")
+    p.add_argument("--max-texts", type=int, default=64, help="most texts per request")
+    p.add_argument("--max-chars", type=int, default=5000, help="most characters per text")
+    p.add_argument("--max-body-bytes", type=int, default=1_000_000, help="largest request body")
+    p.add_argument("--max-length", type=int, default=128, help="tokens kept per text")
+    p.add_argument("--drift-window", type=int, default=500,
+                   help="live predictions the drift check compares with the reference in serving.json")
+    p.add_argument("--log-level", default="warning")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the model (exit 2 with one line if the folder is unusable), then serve until stopped."""
+    from llmstart.serve import ModelFolderError, build_app
+
+    try:
+        app = build_app(args.model, backend=args.backend, threads=args.threads,
+                        max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+                        max_pending=args.max_pending, max_texts=args.max_texts,
+                        max_chars=args.max_chars, max_body_bytes=args.max_body_bytes,
+                        max_length=args.max_length, drift_window=args.drift_window)
+    except (ModelFolderError, ValueError) as err:
+        print(f"llmstart serve: {err}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    print(f"serving {args.model} ({args.backend}) on http://{args.host}:{args.port} "
+          "(POST /v1/classify, GET /healthz /readyz /v1/model /metrics)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0

@@ -1,0 +1,38 @@
+"""Evaluate before shipping: report (per class, slices, calibration, mistakes), behaviour, abstain.
+
+>>> from llmstart.evaluation import ece, evaluation_report, invariance, pick_abstain_threshold
+"""
+
+from llmstart.evaluation.abstain import abstain_summary, pick_abstain_threshold
+from llmstart.evaluation.behaviour import (
+    add_negation,
+    add_typo,
+    change_numbers,
+    directional,
+    invariance,
+    minimum_functionality,
+    sentiment_suite,
+    suite_summary,
+    swap_names,
+)
+from llmstart.evaluation.calibration import (
+    ece,
+    fit_temperature,
+    plot_reliability,
+    reliability_table,
+    softmax,
+)
+from llmstart.evaluation.report import (
+    confident_mistakes,
+    evaluation_report,
+    likely_label_errors,
+    slice_masks,
+    write_report,
+    write_serving_settings,
+)
+
+__all__ = ["abstain_summary", "pick_abstain_threshold", "add_negation", "add_typo", "change_numbers",
+           "directional", "invariance", "minimum_functionality", "sentiment_suite", "suite_summary", "swap_names", "ece",
+           "fit_temperature", "plot_reliability", "reliability_table", "softmax", "confident_mistakes",
+           "evaluation_report", "likely_label_errors", "slice_masks", "write_report",
+           "write_serving_settings"]

@@ -1,0 +1,65 @@
+"""Can the tokenizer read the data? Unknown-token rates on English and Chinese, and the stop."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmstart.data import DataValidationError
+from llmstart.data.coverage import (
+    MAX_UNKNOWN_RATE,
+    TokenizerCoverageError,
+    check_coverage,
+    cjk_share,
+    suggest_model,
+    unknown_token_rate,
+)
+from llmstart.models import load_tokenizer
+
+ENGLISH = ["Fast delivery and the coffee tastes great.", "The app crashed twice, refund please."]
+CHINESE = ["这本书写得很好，值得推荐", "质量太差了，非常失望，要退货", "送货很快，包装也不错"]
+
+
+def test_english_tokenizer_reads_english_but_not_chinese(tokenizer):
+    english = unknown_token_rate(ENGLISH, tokenizer)
+    chinese = unknown_token_rate(CHINESE, tokenizer)
+    assert english.unknown == 0 and english.tokens > 10 and english.texts == 2
+    assert chinese.unknown_rate > 0.5 and chinese.worst  # most characters are [UNK]
+    assert chinese.worst[0] in CHINESE and chinese.characters == sum(map(len, CHINESE))
+
+
+def test_byte_level_tokenizer_never_produces_unknown_tokens():
+    smol = load_tokenizer("smollm2")
+    coverage = unknown_token_rate(CHINESE, smol)
+    assert coverage.unknown == 0 and coverage.unknown_rate == 0.0
+    assert 1.0 < coverage.tokens_per_character < 3.0  # bytes: more tokens than characters
+
+
+def test_check_coverage_stops_with_a_message_naming_models_that_can_read_it(tokenizer):
+    with pytest.raises(TokenizerCoverageError) as info:
+        check_coverage(CHINESE, tokenizer, "sentence-transformers/all-MiniLM-L6-v2")
+    message = str(info.value)
+    assert "all-MiniLM-L6-v2's tokenizer cannot read this text" in message
+    assert "[UNK]" in message and "bert-base-chinese" in message and "smollm2" in message
+    assert isinstance(info.value, DataValidationError)  # the CLI maps it to exit code 2
+    assert check_coverage(ENGLISH, tokenizer).unknown == 0
+    assert check_coverage(CHINESE, tokenizer, max_unknown_rate=1.0).unknown > 0  # a raised limit passes
+
+
+def test_a_few_unknown_tokens_stay_under_the_limit(tokenizer):
+    texts = ENGLISH * 20 + ["很好"]  # a stray Chinese word among English texts
+    coverage = check_coverage(texts, tokenizer)
+    assert 0 < coverage.unknown_rate < MAX_UNKNOWN_RATE
+
+
+def test_sampling_bounds_the_work_and_is_reproducible(tokenizer):
+    texts = [f"text number {i}" for i in range(50)] + CHINESE * 50
+    a = unknown_token_rate(texts, tokenizer, max_texts=20, seed=1)
+    assert a.texts == 20 and a == unknown_token_rate(texts, tokenizer, max_texts=20, seed=1)
+    assert unknown_token_rate(texts, tokenizer, max_texts=None).texts == len(texts)
+    assert unknown_token_rate([], tokenizer).unknown_rate == 0.0
+
+
+def test_script_detection_picks_the_suggestion():
+    assert cjk_share(CHINESE) > 0.8 and cjk_share(ENGLISH) == 0.0
+    assert "bert-base-chinese" in suggest_model(CHINESE)
+    assert "xlm-roberta-base" in suggest_model(["Привет, как дела"])

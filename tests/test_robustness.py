@@ -1,0 +1,65 @@
+"""Attacks and their report (llmstart.robustness)."""
+
+import random
+
+import numpy as np
+import pytest
+
+from llmstart.robustness import (
+    HOMOGLYPHS,
+    add_distractor,
+    attack_report,
+    deletion_importance,
+    homoglyphs,
+    substitution_attack,
+    typo,
+    typos,
+)
+
+
+def keyword_model(texts):
+    """A toy classifier: positive iff the exact word 'great' is present."""
+    return np.array([[0.1, 0.9] if "great" in t.lower().split() else [0.7, 0.3] for t in texts])
+
+
+def test_typo_changes_one_letter_position_and_keeps_short_words():
+    rng = random.Random(0)
+    for _ in range(50):
+        w = typo("coffee", rng)
+        assert abs(len(w) - 6) <= 1 and w[0] == "c"
+    assert typo("ok", rng) == "ok"
+    assert typos("a b c", rate=1.0) == "a b c"
+
+
+def test_homoglyphs_look_the_same_but_differ():
+    out = homoglyphs("space case", rate=1.0)
+    assert out != "space case"
+    assert all(c in HOMOGLYPHS.values() or c in " pc" or c not in HOMOGLYPHS for c in out)
+    assert homoglyphs("space", rate=0.0) == "space"
+
+
+def test_distractor_keeps_the_text():
+    assert add_distractor("Love it.", random.Random(0), ["X."]) == "Love it. X."
+
+
+def test_deletion_importance_finds_the_keyword():
+    imp = deletion_importance("what a great day", 1, keyword_model)
+    assert int(np.argmax(imp)) == 2
+    assert imp[2] == pytest.approx(0.6)
+
+
+def test_substitution_attack_flips_the_toy_model_within_budget():
+    r = substitution_attack("what a great day", 1, keyword_model, max_words=1)
+    assert r.success and r.words_changed == 1
+    assert "great" not in r.attacked.split()
+    assert r.queries > 4
+    robust = substitution_attack("what a day", 0, keyword_model)
+    assert not robust.success and robust.attacked == "what a day"
+
+
+def test_attack_report_counts_like_textattack():
+    rep = attack_report([1, 1, 0, 0], [1, 1, 0, 1], [0, 1, 0, 1])
+    assert rep["clean_accuracy"] == 0.75 and rep["attacked_accuracy"] == 0.5
+    assert rep["skipped"] == 1 and rep["attack_success_rate"] == pytest.approx(0.333)
+    with pytest.raises(ValueError, match="same non-zero length"):
+        attack_report([1], [1, 0], [1])
