@@ -69,6 +69,10 @@ def run_warnings(history, epochs_cap: int) -> list[str]:
             and history.evals[-1]["epoch"] >= epochs_cap:
         warnings.append(f"validation loss was still falling at the end ({losses[-2]:.4f} -> {losses[-1]:.4f}): "
                         "more epochs (--epochs) may help.")
+    elif history.best_step is not None and len(history.evals) >= 2 and not history.stopped_early \
+            and history.best_step == history.evals[-1]["step"] and history.evals[-1]["epoch"] >= epochs_cap:
+        warnings.append(f"the best validation {history.metric} came at the last epoch of the cap ({epochs_cap}): "
+                        "more epochs (--epochs) may help.")
     if history.best_step is not None and len(history.evals) >= 3 and history.best_step == history.evals[0]["step"]:
         warnings.append("the best validation score came at the first evaluation: the learning rate may be too "
                         "high (try --lr-search) or the validation set too small to tell.")

@@ -98,7 +98,7 @@ def test_interrupted_train_resumes_to_the_same_test_metrics(workspace, monkeypat
         return model, tokenizer
 
     monkeypatch.setattr(cli_train, "build_model", build_then_interrupt)
-    assert main(train_args(workspace, "resumed", *extra)) == 130
+    assert main(train_args(workspace, "resumed", *extra, "--checkpoint-every", "7")) == 130
     assert "--resume" in capsys.readouterr().err
     assert (workspace / "resumed.training" / "checkpoint").is_dir()
     monkeypatch.setattr(cli_train, "build_model", real_build)
@@ -205,3 +205,14 @@ def test_predict_on_a_file_with_the_real_model_keeps_columns(trained, tmp_path, 
     assert out.columns.tolist() == ["message", "label", "predicted_label", "predicted_confidence"]
     assert main(["predict", "--model", str(trained), "--data", str(tmp_path / "new.csv")]) == 2
     assert "no text column 'text': pass --text-col" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_lr_search_tries_five_rates_and_records_them(workspace, capsys):
+    args = train_args(workspace, "searched", "--lr-search")
+    args[args.index("--lr") + 1] = "auto"
+    assert main(args) == 0
+    metrics = json.loads((workspace / "searched" / "metrics.json").read_text())
+    tried = [row["lr"] for row in metrics["lr_search"]]
+    assert len(tried) == 5 and metrics["hyperparameters"]["lr"] in tried
+    assert "lowest validation loss of the --lr-search" in metrics["hyperparameters"]["reasons"]["lr"]
