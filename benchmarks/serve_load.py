@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model or not Path(args.model).is_dir():
         p.error(f"--model: {args.model!r} is not a folder written by `llmstart train`")
     texts = sample_texts(256)
-    check = texts[:64]
+    check = texts[:32]
     rows, answers = [], {}
     for kind in args.backends:
         proc, url = start(kind, args.model, args.threads)
