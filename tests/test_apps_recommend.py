@@ -51,3 +51,22 @@ def test_profile_scores_prefer_similar_items_and_pairs_follow_time():
     assert s[0, 1] > s[0, 2] and s[1, 2] > s[1, 0]
     df = pd.DataFrame({"user": [1, 1, 1, 2, 2], "item": [7, 5, 6, 5, 5], "timestamp": [3, 1, 2, 1, 2]})
     assert co_engaged_pairs(df, {5: 0, 6: 1, 7: 2}) == [(0, 1), (1, 2)]
+
+
+def test_contrastive_adapter_pulls_pairs_together_and_starts_at_identity():
+    from llmstart.apps.recommend import contrastive_adapter
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(20, 8))
+    pairs = [(i, i + 10) for i in range(10)]
+    W0, _ = contrastive_adapter(v, pairs, steps=1, lr=0.0)
+    assert np.allclose(W0, np.eye(8))
+    W, losses = contrastive_adapter(v, pairs, steps=200, batch_size=10, lr=1e-2)
+
+    def mean_partner_rank(x):
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+        return np.mean([(x[a] @ x.T > x[a] @ x[b]).sum() - 1 for a, b in pairs])
+
+    assert mean_partner_rank(v @ W) < mean_partner_rank(v) / 3 and losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="pairs"):
+        contrastive_adapter(v, [])
