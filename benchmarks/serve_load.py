@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from pydantic import BaseModel
 
 ENV_THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -36,19 +37,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Body(BaseModel):  # module level: FastAPI must resolve the annotation of the route below
+    texts: list[str]
+
+
 def naive_app(model: str, threads: int):
     """The first service a user writes: one pipeline call per request, no batching."""
     import torch
     from fastapi import FastAPI
-    from pydantic import BaseModel
     from transformers import pipeline
 
     torch.set_num_threads(threads)
     pipe = pipeline("text-classification", model=model, tokenizer=model, top_k=None, device="cpu")
     app = FastAPI()
-
-    class Body(BaseModel):
-        texts: list[str]
 
     @app.post("/v1/classify")
     def classify(body: Body):
