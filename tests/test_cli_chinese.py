@@ -100,4 +100,4 @@ def test_offline_smollm2_trains_on_real_chinese_reviews(tmp_path, capsys):
                  "--lr", "1e-4"])
     out = capsys.readouterr().out
     assert code == 0 and "tokenizer: 0.00% unknown tokens" in out and "macro_f1" in out
-    assert json.loads((tmp_path / "clf" / "metrics.json").read_text())["sizes"]["test"] == 16
+    assert json.loads((tmp_path / "clf" / "metrics.json").read_text())["data"]["sizes"]["test"] == 16
