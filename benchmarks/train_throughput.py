@@ -32,9 +32,9 @@ BASE = "transformers.Trainer"
 
 
 def prepare(args):
-    from llmstart.data import load_dataset, split_frame
+    from llmstart.data import load_data, split_frame
 
-    df = load_dataset("tweet_sentiment")
+    df = load_data("tweet_sentiment")
     per_label = (args.train + args.test) // 3 + 40
     s = split_frame(df, val_size=0.02, test_size=args.test / (3 * per_label), seed=0, max_per_label=per_label)
     return s.train.sample(min(args.train, len(s.train)), random_state=0), s.test.iloc[: args.test], s.label_names
@@ -52,9 +52,9 @@ def peak_mb() -> float:
 
 def test_accuracy(model, test, tok, names, max_length) -> float:
     from llmstart.data import make_loader
-    from llmstart.train import evaluate
+    from llmstart.train import evaluate_model
 
-    return evaluate(model, make_loader(test, tok, names, batch_size=64, max_length=max_length))["accuracy"]
+    return evaluate_model(model, make_loader(test, tok, names, batch_size=64, max_length=max_length))["accuracy"]
 
 
 def run_fit(model, tok, train, names, args, precision: str = "auto", compile_model: bool = False) -> float:
@@ -77,6 +77,7 @@ def run_trainer(model, tok, train, names, args, group_by_length: bool = False, b
     import tempfile
 
     import datasets
+    import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     index = {n: i for i, n in enumerate(names)}
@@ -85,6 +86,7 @@ def run_trainer(model, tok, train, names, args, group_by_length: bool = False, b
                 remove_columns=["text"])
     targs = TrainingArguments(
         output_dir=tempfile.mkdtemp(prefix="llmstart-bench-"), per_device_train_batch_size=args.batch, bf16=bf16,
+        use_cpu=not torch.cuda.is_available(),  # Trainer refuses bf16 on CPU without it
         num_train_epochs=args.epochs, learning_rate=args.lr, weight_decay=0.01, warmup_steps=0.1,
         lr_scheduler_type="linear", save_strategy="no", eval_strategy="no", report_to=[],
         logging_steps=50, disable_tqdm=True, seed=0,

@@ -20,6 +20,21 @@ import pandas as pd
 import torch
 
 
+def symmetric_info_nce(a, b, temperature: float):
+    """Contrastive loss of paired rows: row i of ``a`` should match row i of ``b`` among all rows of ``b``, and back.
+
+    >>> import torch
+    >>> x = torch.nn.functional.normalize(torch.eye(3), dim=-1)
+    >>> round(float(symmetric_info_nce(x, x, 0.05)), 4)  # perfectly matched pairs: loss near 0
+    0.0
+    """
+    import torch
+
+    logits = a @ b.T / temperature
+    target = torch.arange(len(a))
+    return (torch.nn.functional.cross_entropy(logits, target)
+            + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+
 def hit_at_k(ranks: list[int] | np.ndarray, k: int = 10) -> float:
     """Share of held-out items ranked in the top ``k`` (ranks start at 0).
 
@@ -171,10 +186,7 @@ def contrastive_finetune(model, tokenizer, texts: list[str], pairs: list[tuple[i
         idx = rng.choice(len(pairs), size=min(batch_size, len(pairs)), replace=False)
         a = _encode(model, tokenizer, [texts[pairs[i][0]] for i in idx], max_length)
         b = _encode(model, tokenizer, [texts[pairs[i][1]] for i in idx], max_length)
-        logits = a @ b.T / temperature
-        target = torch.arange(len(idx))
-        loss = (torch.nn.functional.cross_entropy(logits, target)
-                + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+        loss = symmetric_info_nce(a, b, temperature)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -210,10 +222,7 @@ def contrastive_adapter(vectors: np.ndarray, pairs: list[tuple[int, int]], steps
         pick = torch.from_numpy(rng.choice(len(pairs), size=min(batch_size, len(pairs)), replace=False))
         a = torch.nn.functional.normalize(x[a_idx[pick]] @ w, dim=-1)
         b = torch.nn.functional.normalize(x[b_idx[pick]] @ w, dim=-1)
-        logits = a @ b.T / temperature
-        target = torch.arange(len(pick))
-        loss = (torch.nn.functional.cross_entropy(logits, target)
-                + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+        loss = symmetric_info_nce(a, b, temperature)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
