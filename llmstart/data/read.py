@@ -177,6 +177,14 @@ def _parse_error(path: Path, err: Exception, sep: str) -> DataValidationError:
                                f"separated table: {text}. Check --sep and --encoding.")
 
 
+
+def _checked_csv(path: Path, sep: str | None, encoding: str) -> str:
+    """The separator to read ``path`` with, after checking its bytes and that the separator fits."""
+    separator = _csv_sep(path, sep)
+    check_bytes(path, encoding)
+    _check_separator(path, separator, encoding)
+    return separator
+
 def read_csv_chunks(path: str | Path, encoding: str = "utf-8", sep: str | None = None,
                     chunksize: int = 1000) -> Iterator[pd.DataFrame]:
     """Read a CSV/TSV in chunks of ``chunksize`` rows (for files too large to hold at once).
@@ -190,9 +198,7 @@ def read_csv_chunks(path: str | Path, encoding: str = "utf-8", sep: str | None =
     [2, 2, 1]
     """
     path = _existing(path)
-    separator = _csv_sep(path, sep)
-    check_bytes(path, encoding)
-    _check_separator(path, separator, encoding)
+    separator = _checked_csv(path, sep, encoding)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -230,9 +236,7 @@ def read_table(path: str | Path, encoding: str = "utf-8", sep: str | None = None
     path = _existing(path)
     suffix = path.suffix.lower()
     if suffix in {".csv", ".tsv", ".txt"}:
-        separator = _csv_sep(path, sep)
-        check_bytes(path, encoding)
-        _check_separator(path, separator, encoding)
+        separator = _checked_csv(path, sep, encoding)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)
