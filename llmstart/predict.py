@@ -64,6 +64,19 @@ class TextClassifier:
         return cls(model, tokenizer, max_length)
 
     @torch.no_grad()
+    def logits(self, texts: list[str], batch_size: int = 32):
+        """Raw logits as a float32 NumPy array, one row per text, in order (for evaluation)."""
+        import numpy as np
+
+        device = next(self.model.parameters()).device
+        rows = [np.zeros((0, len(self.labels)), dtype=np.float32)]
+        for i in range(0, len(texts), batch_size):
+            batch = self.tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="pt").to(device)
+            rows.append(self.model(**batch).logits.float().cpu().numpy())
+        return np.concatenate(rows)
+
+    @torch.no_grad()
     def predict(self, texts: list[str], batch_size: int = 32) -> list[dict]:
         """For each text: the best label, its probability, and every label's probability."""
         device = next(self.model.parameters()).device

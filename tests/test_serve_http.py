@@ -249,5 +249,37 @@ def test_train_then_serve_answers_like_predict(tmp_path, tokenizer):
         assert [p["label"] for p in r.json()["predictions"]] == ["sport", "food"]
         info = httpx.get(srv.url + "/v1/model").json()
         assert info["labels"] == ["food", "sport", "tech"] and info["training"]["test"]["accuracy"] > 0.9
+        # train wrote the evaluation and what serving needs: the fitted temperature, a threshold, a reference
+        settings = json.loads((tmp_path / "clf" / "serving.json").read_text())
+        report = json.loads((tmp_path / "clf" / "evaluation" / "report.json").read_text())
+        assert (tmp_path / "clf" / "evaluation" / "reliability.png").is_file()
+        assert settings["temperature"] == report["calibration"]["temperature"] != 1.0
+        assert info["temperature"] == settings["temperature"] and info["abstain_threshold"] == (
+            settings["abstain_threshold"])
+        assert settings["reference"]["labels"] == LABELS and settings["reference"]["n"] > 40
+        assert "llmstart_drift_psi" in httpx.get(srv.url + "/metrics").text
+    finally:
+        srv.stop()
+
+
+def test_train_lora_then_serve(tmp_path, tokenizer):
+    """A `train --lora` folder (adapter and head only) is served like a full one: same labels as predict."""
+    from conftest import synthetic_frame
+    from llmstart.cli import main
+    from llmstart.predict import TextClassifier
+
+    base = tmp_path / "base"
+    tiny_bert().save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    synthetic_frame(240).to_csv(tmp_path / "tickets.csv", index=False)
+    assert main(["train", "--data", str(tmp_path / "tickets.csv"), "--model", str(base), "--out",
+                 str(tmp_path / "clf"), "--epochs", "4", "--lr", "5e-3", "--batch-size", "8", "--lora"]) == 0
+    assert not (tmp_path / "clf" / "model.safetensors").exists()  # small: adapter and head only
+    texts = ["a goal for the striker and the team", "pasta with cheese", "a new laptop chip"]
+    expected = [p["label"] for p in TextClassifier.load(tmp_path / "clf").predict(texts)]
+    srv = Server(tmp_path / "clf")
+    try:
+        r = httpx.post(srv.url + "/v1/classify", timeout=30, json={"texts": texts})
+        assert r.status_code == 200 and [p["label"] for p in r.json()["predictions"]] == expected
     finally:
         srv.stop()

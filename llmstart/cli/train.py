@@ -4,8 +4,10 @@ What a run does, in order: read and check the data (every problem in one message
 (stratified, de-duplicated), fit a TF-IDF + logistic-regression baseline on the same split,
 choose the settings for this model and this data (:mod:`llmstart.recipe`; any flag overrides),
 fine-tune with early stopping and the best validation step restored, then compare with the
-baseline on the test set (paired bootstrap) and write the model, ``metrics.json`` and a test
-report (per class, confusion matrix, curves) into ``--out``.
+baseline on the test set (paired bootstrap) and write the model, ``metrics.json``, a test
+report (per class, confusion matrix, curves), the evaluation report (slices, calibration, likely
+label errors) and ``serving.json`` (temperature, abstain threshold, drift reference for
+``llmstart serve``) into ``--out``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ def _auto(kind):
         return None if value == "auto" else kind(value)
     parse.__name__ = kind.__name__
     return parse
+
+
+def _precision_target(value: str) -> float:
+    """An argparse type: a precision in (0, 1]."""
+    x = float(value)
+    if not 0 < x <= 1:
+        raise argparse.ArgumentTypeError(f"{value}: a precision between 0 (excluded) and 1, e.g. 0.9")
+    return x
 
 
 def add_parser(sub) -> None:
@@ -69,6 +79,9 @@ def add_parser(sub) -> None:
     out.add_argument("--checkpoint-every", type=int, default=None,
                      help="save a resumable checkpoint every N optimizer steps (Ctrl-C always saves one)")
     out.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    out.add_argument("--abstain-precision", type=_precision_target, default=0.9,
+                     help="serving flags predictions below the confidence that reaches this precision on "
+                          "validation (written to serving.json)")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -229,13 +242,34 @@ def train_model(args: argparse.Namespace, model, tokenizer, splits, recipe):
                checkpoint_every=args.checkpoint_every, resume_from=resume_from, progress=not args.no_progress)
 
 
-def predict_test(model, tokenizer, splits, args: argparse.Namespace) -> list[int]:
-    """Label ids the model predicts for the test rows, in their order."""
+def test_and_val_logits(model, tokenizer, splits, args: argparse.Namespace):
+    """The model's logits on the test rows and on the validation rows, in their order."""
     from llmstart.predict import TextClassifier
 
     clf = TextClassifier(model, tokenizer, max_length=args.max_length)
+    return clf.logits(list(splits.test.text), batch_size=64), clf.logits(list(splits.val.text), batch_size=64)
+
+
+def write_evaluation(out: Path, splits, test_logits, val_logits, args: argparse.Namespace) -> None:
+    """The evaluation report (``out/evaluation/``) and the serving settings (``out/serving.json``)."""
+    from llmstart.evaluation import prepare_for_serving
+
     index = {n: i for i, n in enumerate(splits.label_names)}
-    return [index[r["label"]] for r in clf.predict(list(splits.test.text), batch_size=64)]
+    report = prepare_for_serving(out, splits.label_names, test_texts=list(splits.test.text),
+                                 test_y=[index[str(x)] for x in splits.test.label], test_logits=test_logits,
+                                 val_logits=val_logits, val_y=[index[str(x)] for x in splits.val.label],
+                                 target_precision=args.abstain_precision)
+    cal, ab = report["calibration"], report["abstain"]
+    print(f"calibration: temperature {cal['temperature']:.2f} fitted on validation, test ECE "
+          f"{cal['ece_before']:.3f} -> {cal['ece_after']:.3f}")
+    if ab["reached"]:
+        test = ab["test"]
+        print(f"abstain below confidence {ab['threshold']:.3f} (precision {args.abstain_precision:g} on "
+              f"validation): on test it answers {test['coverage']:.0%} at precision {test['precision']:.3f}")
+    else:
+        print(f"warning: no confidence threshold reaches precision {args.abstain_precision:g} on validation; "
+              "`llmstart serve` will not flag abstentions (lower --abstain-precision to get one)")
+    print(f"evaluation report: {out / 'evaluation' / 'report.json'}; serving settings: {out / 'serving.json'}")
 
 
 def save_trained(model, tokenizer, args: argparse.Namespace, label_names: list[str]) -> Path:
@@ -279,8 +313,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"\ninterrupted: checkpoint in {work / 'checkpoint'}; continue with the same command and --resume",
               file=sys.stderr)
         return 130
-    pred = predict_test(model, tokenizer, splits, args)
+    test_logits, val_logits = test_and_val_logits(model, tokenizer, splits, args)
     out = save_trained(model, tokenizer, args, splits.label_names)
-    finish(out, args, splits, recipe, history, pred, baseline, search)
+    finish(out, args, splits, recipe, history, test_logits.argmax(1).tolist(), baseline, search)
+    write_evaluation(out, splits, test_logits, val_logits, args)
     shutil.rmtree(training_folder(out), ignore_errors=True)
     return 0

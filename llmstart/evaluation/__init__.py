@@ -26,6 +26,7 @@ from llmstart.evaluation.report import (
     confident_mistakes,
     evaluation_report,
     likely_label_errors,
+    prepare_for_serving,
     slice_masks,
     write_report,
     write_serving_settings,
@@ -35,4 +36,4 @@ __all__ = ["abstain_summary", "pick_abstain_threshold", "add_negation", "add_typ
            "directional", "invariance", "minimum_functionality", "sentiment_suite", "suite_summary", "swap_names", "ece",
            "fit_temperature", "plot_reliability", "reliability_table", "softmax", "confident_mistakes",
            "evaluation_report", "likely_label_errors", "slice_masks", "write_report",
-           "write_serving_settings"]
+           "write_serving_settings", "prepare_for_serving"]

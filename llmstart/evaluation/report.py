@@ -29,7 +29,7 @@ from llmstart.evaluation.calibration import ece, fit_temperature, reliability_ta
 from llmstart.metrics import classification_metrics, confusion_matrix, per_class_report
 
 __all__ = ["evaluation_report", "slice_masks", "confident_mistakes", "likely_label_errors",
-           "write_report", "write_serving_settings"]
+           "write_report", "write_serving_settings", "prepare_for_serving"]
 
 
 def slice_masks(texts: Sequence[str], y: Sequence[int], label_names: Sequence[str],
@@ -190,3 +190,36 @@ def write_serving_settings(folder: str | Path, *, temperature: float = 1.0, abst
     atomic_write_json(path, {"temperature": float(temperature), "abstain_threshold": float(abstain_threshold),
                              "reference": reference or {}})
     return path
+
+
+def prepare_for_serving(folder: str | Path, label_names: Sequence[str], *, test_texts: Sequence[str],
+                        test_y: Sequence[int], test_logits: np.ndarray, val_logits: np.ndarray,
+                        val_y: Sequence[int], target_precision: float = 0.9) -> dict:
+    """Evaluate a trained model and store what ``llmstart serve`` needs beside its weights.
+
+    Writes ``folder/evaluation/report.json`` and ``reliability.png`` (:func:`evaluation_report`,
+    temperature and abstain threshold fitted on validation) and ``folder/serving.json``: the
+    temperature, the abstain threshold (0, i.e. never abstain, when no threshold reaches
+    ``target_precision`` on validation: the report says so) and the drift reference (predicted
+    labels and confidences on validation and test). Returns the report.
+
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> val, test = rng.normal(size=(40, 2)) * 3, rng.normal(size=(40, 2)) * 3
+    >>> r = prepare_for_serving(tempfile.mkdtemp(), ["neg", "pos"], test_texts=["t"] * 40,
+    ...                         test_y=test.argmax(1), test_logits=test, val_logits=val, val_y=val.argmax(1))
+    >>> r["abstain"]["reached"], r["calibration"]["fitted_on"]
+    (True, 'validation')
+    """
+    from llmstart.drift import reference_from_probs
+
+    folder = Path(folder)
+    report = evaluation_report(test_texts, test_y, test_logits, label_names, val_logits=val_logits,
+                               val_y=val_y, target_precision=target_precision)
+    write_report(report, folder / "evaluation")
+    temperature = report["calibration"]["temperature"]
+    threshold = report["abstain"]["threshold"] if report["abstain"]["reached"] else 0.0
+    both = np.concatenate([np.asarray(val_logits, dtype=float), np.asarray(test_logits, dtype=float)])
+    write_serving_settings(folder, temperature=temperature, abstain_threshold=threshold,
+                           reference=reference_from_probs(softmax(both / temperature), label_names))
+    return report

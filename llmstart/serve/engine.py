@@ -68,6 +68,7 @@ class Engine:
              ) -> Engine:
         """Load a saved classifier folder for serving with the chosen ``backend``."""
         from llmstart.models import load_classifier
+        from llmstart.predict import ADAPTER_INFO, load_lora_classifier
 
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r}: choose one of {', '.join(BACKENDS)}")
@@ -79,7 +80,10 @@ class Engine:
         except RuntimeError:  # already set (or inter-op work already started) in this process
             pass
         try:
-            model, tokenizer = load_classifier(str(folder), verbose=False)
+            if (folder / ADAPTER_INFO).is_file():  # a --lora folder: base model + adapter, merged
+                model, tokenizer = load_lora_classifier(folder)
+            else:
+                model, tokenizer = load_classifier(str(folder), verbose=False)
         except Exception as err:  # a damaged file: say which folder, stop
             raise ModelFolderError(f"{folder}: could not load the model ({type(err).__name__}: "
                                    f"{err}). Save it again.") from err

@@ -17,6 +17,7 @@ from pathlib import Path
 __all__ = ["ModelFolderError", "ServingSettings", "check_model_folder", "SETTINGS_FILE"]
 
 SETTINGS_FILE = "serving.json"
+ADAPTER_INFO = "llmstart_adapter.json"  # the same name as llmstart.predict.ADAPTER_INFO
 
 
 class ModelFolderError(ValueError):
@@ -67,6 +68,16 @@ def check_model_folder(folder: str | Path) -> Path:
     if not folder.is_dir():
         raise ModelFolderError(f"{folder}: no such folder. Pass the folder that "
                                "`llmstart train --out DIR` (or save_model) wrote.")
+    if (folder / ADAPTER_INFO).is_file():  # `llmstart train --lora`: adapter + head, base model by name
+        if not (folder / "adapter_model.safetensors").is_file():
+            raise ModelFolderError(f"{folder}: adapter_model.safetensors missing; the folder is incomplete, "
+                                   "train again with --lora.")
+        try:
+            json.loads((folder / ADAPTER_INFO).read_text(encoding="utf-8"))["base_model"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ModelFolderError(f"{folder / ADAPTER_INFO}: damaged ({type(err).__name__}: {err}); train "
+                                   "again with --lora.") from err
+        return folder
     config = folder / "config.json"
     if not config.is_file():
         raise ModelFolderError(f"{folder}: config.json missing, so this is not a saved model. Pass the "
