@@ -96,6 +96,19 @@ def test_int8_and_onnx_agree_with_float(folder):
     assert (folder / "onnx" / "model.onnx").is_file()  # exported once, reused next time
 
 
+def test_bf16_backend_agrees_with_float_or_is_refused_clearly(folder, monkeypatch):
+    import llmstart.serve.engine as engine_module
+
+    texts = ["pasta and cheese", "goal", "a much longer text about cloud software and chips " * 3]
+    ref = Engine.load(folder, "float", threads=1).predict_proba(texts)
+    monkeypatch.setattr(engine_module, "pick_precision", lambda *a, **k: "bf16")  # as on a bf16 CPU
+    got = Engine.load(folder, "bf16", threads=1).predict_proba(texts)
+    assert np.abs(got - ref).max() < 0.05 and not np.array_equal(got, ref)  # bf16 rounding, same answers
+    monkeypatch.setattr(engine_module, "pick_precision", lambda *a, **k: "fp32")  # a CPU without bf16
+    with pytest.raises(ValueError, match="no native bf16"):
+        Engine.load(folder, "bf16", threads=1)
+
+
 def test_dynamic_padding_does_not_change_answers(folder):
     engine = Engine.load(folder, "float", threads=1, batch_size=2)
     texts = ["short", "a far longer text " * 10, "mid size text", "x"]

@@ -18,8 +18,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="folder written by `llmstart train` or save_model")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--backend", choices=["float", "int8", "onnx"], default="float",
-                   help="float: as trained; int8: dynamic quantisation; onnx: ONNX Runtime")
+    p.add_argument("--backend", choices=["float", "bf16", "int8", "onnx"], default="float",
+                   help="float: as trained; bf16: bfloat16 autocast (CPUs with native bf16, GPUs); "
+                        "int8: dynamic quantisation; onnx: ONNX Runtime")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
     p.add_argument("--max-batch", type=int, default=32, help="most texts per model call")
     p.add_argument("--max-wait-ms", type=float, default=5.0,

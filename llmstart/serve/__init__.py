@@ -17,7 +17,7 @@ from llmstart.serve.validate import Limits, RequestError, parse_classify_body
 __all__ = ["BACKENDS", "Engine", "ModelFolderError", "ServingSettings", "check_model_folder", "Limits",
            "RequestError", "parse_classify_body", "build_app"]
 
-BACKENDS = ("float", "int8", "onnx")
+BACKENDS = ("float", "bf16", "int8", "onnx")
 
 
 def __getattr__(name: str):

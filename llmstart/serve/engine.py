@@ -1,10 +1,13 @@
-"""The model behind the service: one folder, three ways to run it (float, int8, ONNX Runtime).
+"""The model behind the service: one folder, four ways to run it (float, bf16, int8, ONNX Runtime).
 
 An :class:`Engine` turns a list of texts into class probabilities. It sorts the texts by
 length and pads each batch only to its own longest text (dynamic padding), so a batch of short
 tweets does not pay for one long review. The backend is chosen when the service starts:
 
 - ``float``: the fine-tuned PyTorch model as it was saved;
+- ``bf16``: the same weights, each forward pass under ``torch.autocast`` in bfloat16 (about 2x
+  faster than float on a CPU with native bf16 instructions; refused on one without them, where it
+  would be slower);
 - ``int8``: the same model with every ``nn.Linear`` quantised to int8 on the fly (PyTorch dynamic
   quantisation: weights stored in int8, activations quantised per batch);
 - ``onnx``: the model exported to ONNX and run by ONNX Runtime.
@@ -29,6 +32,7 @@ import numpy as np
 import torch
 
 from llmstart.compress import export_onnx, folder_size_mb, quantize_int8
+from llmstart.runtime import pick_precision
 from llmstart.serve import BACKENDS
 from llmstart.serve.folder import ModelFolderError, ServingSettings, check_model_folder
 
@@ -72,6 +76,9 @@ class Engine:
 
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+        if backend == "bf16" and pick_precision("auto") != "bf16":
+            raise ValueError("backend bf16: this machine has no native bf16 instructions, so bf16 would be "
+                             "slower than float; use --backend int8 for a faster CPU service")
         folder = check_model_folder(folder)
         threads = serving_threads(threads)
         torch.set_num_threads(threads)
@@ -112,8 +119,9 @@ class Engine:
             names = {i.name for i in self.session.get_inputs()}
             feed = {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in names}
             return self.session.run(None, feed)[0]
-        with torch.inference_mode():
-            return self.model(**enc).logits.float().numpy()
+        device = next(self.model.parameters()).device.type
+        with torch.inference_mode(), torch.autocast(device, dtype=torch.bfloat16, enabled=self.backend == "bf16"):
+            return self.model(**enc.to(device)).logits.float().cpu().numpy()
 
     def predict_logits(self, texts: list[str]) -> np.ndarray:
         """Raw logits, one row per text, in the order given (batches sorted by length inside)."""
