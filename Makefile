@@ -34,9 +34,11 @@ lab: $(STAMP)
 # Two rounds: the FAQ notebook (14) and the solutions read results that the notebooks write
 # into notebooks/results/, so they run after every notebook has (bare `pytest` keeps this order).
 LATER = notebooks/solutions notebooks/14_tools_and_faq.ipynb
+# JUNIT=PREFIX also writes PREFIX-1.xml and PREFIX-2.xml, from which `tools/course.py time --junit`
+# records each notebook's seconds in course.yml.
 test: $(STAMP)
-	$(THREADS) $(PY) -m pytest -n $(JOBS) --dist loadfile -v --durations 15 $(addprefix --ignore=,$(LATER))
-	$(THREADS) $(PY) -m pytest -n $(JOBS) --dist loadfile -v --durations 10 $(LATER)
+	$(THREADS) $(PY) -m pytest -n $(JOBS) --dist loadfile -v --durations 15 $(if $(JUNIT),--junitxml=$(JUNIT)-1.xml) $(addprefix --ignore=,$(LATER))
+	$(THREADS) $(PY) -m pytest -n $(JOBS) --dist loadfile -v --durations 10 $(if $(JUNIT),--junitxml=$(JUNIT)-2.xml) $(LATER)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -97,3 +97,15 @@ def test_readme_table_replaces_the_hand_written_one_once():
     assert "| 1 | 2 |" not in once and "After." in once and course.TABLE_START in once
     assert update_readme(once, entries) == once
     assert "00_setup" in once and "1.2 min" in once
+
+
+def test_junit_seconds_sums_cells_per_notebook(tmp_path):
+    xml = ('<testsuites><testsuite>'
+           '<testcase classname="notebooks.00_setup.ipynb" name="Cell 0" time="1.5" />'
+           '<testcase classname="notebooks.00_setup.ipynb" name="Cell 1" time="2.0" />'
+           '<testcase classname="notebooks.solutions.03_the_math_solutions.ipynb" name="Cell 0" time="4" />'
+           '<testcase classname="tests.test_data" name="test_x" time="9" />'
+           '</testsuite></testsuites>')
+    (tmp_path / "run-1.xml").write_text(xml)
+    assert course.junit_seconds([tmp_path / "run-1.xml"]) == {
+        "00_setup.ipynb": 3.5, "solutions/03_the_math_solutions.ipynb": 4.0}
