@@ -28,8 +28,10 @@ from pathlib import Path
 from llmstart.hub import cache_dir, installed_version
 
 #: The course's public repository: the one place its address is written. Colab/Binder links,
-#: the set-up cell and the Colab/Kaggle install all derive from it.
-REPOSITORY = "https://github.com/llmstart/llmstart"
+#: the set-up cell and the Colab/Kaggle install all derive from it. A fork (or a workshop's own
+#: copy) sets ``LLMSTART_REPOSITORY`` and regenerates: ``python tools/course.py readme`` and
+#: ``python tools/course.py setup-cells`` (CONTRIBUTING.md, "Publishing").
+REPOSITORY = os.environ.get("LLMSTART_REPOSITORY", "https://github.com/llmstart/llmstart").rstrip("/")
 
 PLATFORMS = ("local", "colab", "binder", "kaggle")
 #: Platforms where :func:`setup` installs the pinned set (nothing is preinstalled there).
