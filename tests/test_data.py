@@ -227,3 +227,20 @@ def test_loader_batches_are_dynamically_padded(tokenizer, frame):
     assert len(shapes) > 1
     batch = next(iter(loader))
     assert batch["labels"].dtype == torch.long
+
+
+def test_lone_carriage_returns_written_by_pandas_do_not_split_rows(tmp_path):
+    """pandas' to_csv leaves a text holding a lone \\r unquoted; read naively, that row splits in two."""
+    from llmstart.data.read import bare_carriage_returns, read_csv_chunks, read_table
+
+    df = pd.DataFrame({"text": ["first\rline", "a\r\nb", "plain"], "label": ["x", "y", "z"]})
+    df.to_csv(tmp_path / "lf.csv", index=False)
+    assert len(pd.read_csv(tmp_path / "lf.csv")) == 4  # the trap: pandas itself reads four rows
+    assert bare_carriage_returns(tmp_path / "lf.csv") == 1
+    assert read_table(tmp_path / "lf.csv").to_dict("records") == df.to_dict("records")
+    assert pd.concat(read_csv_chunks(tmp_path / "lf.csv", chunksize=2)).to_dict("records") == df.to_dict("records")
+    # Windows line endings plus a lone \r inside a quoted text: no \r left on the last column
+    (tmp_path / "crlf.csv").write_bytes(b'text,label\r\n"a\rb",pos\r\nc,neg\r\n')
+    got = read_table(tmp_path / "crlf.csv")
+    assert got.columns.tolist() == ["text", "label"] and got.to_dict("records") == [
+        {"text": "a\rb", "label": "pos"}, {"text": "c", "label": "neg"}]
