@@ -231,8 +231,8 @@ def test_missing_or_broken_model_folder_stops_with_one_line(tmp_path):
     assert out.stderr.strip().count("\n") == 0
 
 
-def test_train_then_serve_answers_like_predict(tmp_path, tokenizer):
-    """The acceptance path: `llmstart train` on a CSV, then `llmstart serve` on its output."""
+def train_cli(tmp_path: Path, tokenizer, *flags: str) -> Path:
+    """`llmstart train` on a CSV of synthetic tickets with a tiny BERT as the base; returns --out."""
     from conftest import synthetic_frame
     from llmstart.cli import main
 
@@ -241,8 +241,13 @@ def test_train_then_serve_answers_like_predict(tmp_path, tokenizer):
     tokenizer.save_pretrained(base)
     synthetic_frame(240).to_csv(tmp_path / "tickets.csv", index=False)
     assert main(["train", "--data", str(tmp_path / "tickets.csv"), "--model", str(base), "--out",
-                 str(tmp_path / "clf"), "--epochs", "4", "--lr", "2e-3", "--batch-size", "8"]) == 0
-    srv = Server(tmp_path / "clf")
+                 str(tmp_path / "clf"), "--epochs", "4", "--batch-size", "8", *flags]) == 0
+    return tmp_path / "clf"
+
+
+def test_train_then_serve_answers_like_predict(tmp_path, tokenizer):
+    """The acceptance path: `llmstart train` on a CSV, then `llmstart serve` on its output."""
+    srv = Server(train_cli(tmp_path, tokenizer, "--lr", "2e-3"))
     try:
         r = httpx.post(srv.url + "/v1/classify", timeout=30,
                        json={"texts": ["a goal for the striker and the team", "pasta with cheese"]})
@@ -264,16 +269,9 @@ def test_train_then_serve_answers_like_predict(tmp_path, tokenizer):
 
 def test_train_lora_then_serve(tmp_path, tokenizer):
     """A `train --lora` folder (adapter and head only) is served like a full one: same labels as predict."""
-    from conftest import synthetic_frame
-    from llmstart.cli import main
     from llmstart.predict import TextClassifier
 
-    base = tmp_path / "base"
-    tiny_bert().save_pretrained(base)
-    tokenizer.save_pretrained(base)
-    synthetic_frame(240).to_csv(tmp_path / "tickets.csv", index=False)
-    assert main(["train", "--data", str(tmp_path / "tickets.csv"), "--model", str(base), "--out",
-                 str(tmp_path / "clf"), "--epochs", "4", "--lr", "5e-3", "--batch-size", "8", "--lora"]) == 0
+    train_cli(tmp_path, tokenizer, "--lr", "5e-3", "--lora")
     assert not (tmp_path / "clf" / "model.safetensors").exists()  # small: adapter and head only
     texts = ["a goal for the striker and the team", "pasta with cheese", "a new laptop chip"]
     expected = [p["label"] for p in TextClassifier.load(tmp_path / "clf").predict(texts)]
