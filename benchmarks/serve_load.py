@@ -10,6 +10,8 @@ measured in this one run.
     python benchmarks/serve_load.py --model runs/tweets --backends float --clients 1 32
 
 Timings depend on the machine and on whatever else runs on it: say so when you quote them.
+`llmstart serve` sets ``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it (idle OpenMP
+threads sleep rather than spin); the naive service runs as a user would start it, without it.
 """
 
 from __future__ import annotations
