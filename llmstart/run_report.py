@@ -6,10 +6,16 @@ and the test report (per class, confusion matrix) as text and PNG files.
 ...             evals=[{"step": 20, "epoch": 1, "loss": 0.4}, {"step": 40, "epoch": 2, "loss": 0.5}])
 >>> print(kept_step_line(h, "the validation set is small"))
 kept step 20 (epoch 1 of 2), not the last step 40: best validation loss 0.4000; the validation set is small
+>>> h = History(metric="accuracy", best_step=40, best_metric=0.9,
+...             evals=[{"step": 20, "epoch": 1, "loss": 0.4, "accuracy": 0.9},
+...                    {"step": 40, "epoch": 2, "loss": 0.3, "accuracy": 0.9}])
+>>> print(kept_step_line(h))
+kept step 40 (epoch 2 of 2): best validation accuracy 0.9000, tied with step 20; the lower validation loss (0.3000) broke the tie
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,7 +52,13 @@ def kept_step_line(history, why: str = "") -> str:
     where = f"step {kept['step']} (epoch {kept['epoch']} of {last['epoch']})"
     if kept["step"] != last["step"]:
         where += f", not the last step {last['step']}"
-    return f"kept {where}: best {name} {history.best_metric:.4f}" + (f"; {why}" if why else "")
+    line = f"kept {where}: best {name} {history.best_metric:.4f}"
+    tied = [e["step"] for e in history.evals if e["step"] != kept["step"] and history.metric in e
+            and math.isclose(e[history.metric], history.best_metric, rel_tol=1e-9, abs_tol=1e-12)]
+    if tied and history.metric != "loss" and "loss" in kept:
+        line += (f", tied with step {', '.join(map(str, tied))}; the lower validation loss "
+                 f"({kept['loss']:.4f}) broke the tie")
+    return line + (f"; {why}" if why else "")
 
 
 def run_warnings(history, epochs_cap: int) -> list[str]:
@@ -168,6 +180,7 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
         "hyperparameters": {**recipe.to_dict(), "seed": args.seed, "precision": history.precision},
         "lr_search": lr_search,
         "training": {"evals": history.evals, "kept_step": history.best_step, "selected_by": recipe.select,
+                     "tie_breaker": None if recipe.select == "loss" else "loss",
                      "kept": kept, "stopped_early": history.stopped_early, "warnings": warnings,
                      **history.summary()},
         "test": test,
