@@ -47,6 +47,10 @@ def test_train_reports_the_baseline_the_kept_step_and_writes_its_files(trained, 
     assert metrics["hyperparameters"]["lr"] == 2e-3 and metrics["hyperparameters"]["batch_size"] == 8
     assert metrics["hyperparameters"]["select"] == "loss"  # 24 validation rows: too few for F1 to choose
     assert metrics["training"]["kept_step"] in [e["step"] for e in metrics["training"]["evals"]]
+    assert metrics["training"]["kept"].startswith(f"kept step {metrics['training']['kept_step']} ")
+    assert "24 rows" in metrics["training"]["kept"]  # why: the validation set's size chose the loss
+    assert metrics["training"]["tie_breaker"] is None  # choosing by loss needs none
+    assert set(metrics["hyperparameters"]["reasons"]) == {"patience", "select"}  # the rest came from flags
     assert len(metrics["training"]["evals"]) == 3
     comparison = metrics["comparison"]["accuracy"]
     assert comparison["low"] <= comparison["difference"] <= comparison["high"]
