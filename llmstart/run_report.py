@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["epoch_table", "kept_step_line", "run_warnings", "write_test_report", "MIN_STEPS"]
+__all__ = ["epoch_table", "kept_step_line", "run_warnings", "prediction_warnings", "write_test_report", "MIN_STEPS"]
 
 MIN_STEPS = 50
 
@@ -91,6 +91,28 @@ def run_warnings(history, epochs_cap: int) -> list[str]:
     return warnings
 
 
+def prediction_warnings(gold: Sequence[int], pred: Sequence[int], label_names: Sequence[str],
+                        min_rows: int = 5) -> list[str]:
+    """A warning when the model never predicts a label that has ``min_rows`` or more test rows.
+
+    On imbalanced data a model that answers the common label nearly always can match the
+    baseline's accuracy and still be useless for the rare labels, which are often the point.
+
+    >>> for w in prediction_warnings([0] * 16 + [1] * 6, [0] * 22, ["neutral", "negative"]): print(w)
+    the model never predicts 'negative' on the test set (6 rows) and the most common label, 'neutral', is 73% of it: accuracy hides this, so compare macro-F1 and the per-class report; more examples of the rare labels help most.
+    """
+    support = [sum(1 for g in gold if g == i) for i in range(len(label_names))]
+    never = [i for i in range(len(label_names)) if support[i] >= min_rows and i not in set(pred)]
+    if not never or not gold:
+        return []
+    names = ", ".join(f"{label_names[i]!r}" for i in never)
+    rows = " + ".join(str(support[i]) for i in never)
+    top = max(range(len(label_names)), key=support.__getitem__)
+    return [f"the model never predicts {names} on the test set ({rows} rows) and the most common label, "
+            f"{label_names[top]!r}, is {support[top] / len(gold):.0%} of it: accuracy hides this, so compare "
+            "macro-F1 and the per-class report; more examples of the rare labels help most."]
+
+
 def write_test_report(out: str | Path, gold: Sequence[int], pred: Sequence[int], label_names: Sequence[str],
                       history=None) -> dict[str, str]:
     """Write the per-class report and confusion matrix as text and PNG (and the training curves).
@@ -153,7 +175,7 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
     test = classification_metrics(gold, pred)
     why = recipe.reasons.get("select", f"chosen by --select {recipe.select}")
     kept = kept_step_line(history, why)
-    warnings = run_warnings(history, recipe.epochs)
+    warnings = run_warnings(history, recipe.epochs) + prediction_warnings(gold, pred, splits.label_names)
     compare = {m: paired_bootstrap(gold, pred, baseline["pred"], m, seed=args.seed) for m in ("accuracy", "macro_f1")}
     print("validation after each epoch:")
     print(epoch_table(history).round(4).to_string(index=False))
