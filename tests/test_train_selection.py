@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.utils.data import DataLoader
 
@@ -35,6 +36,15 @@ def test_a_tie_in_accuracy_goes_to_the_lower_validation_loss():
     assert (t.step, t.loss, t.bad_evals) == (20, 0.30, 1)
     assert t.update(0.95, step=40, model=None, tie_loss=0.50)  # a higher accuracy wins whatever its loss
     assert t.step == 40
+
+
+def test_without_a_tie_breaker_the_earlier_evaluation_stays():
+    t = BestTracker("accuracy", keep_weights=False, tie_breaker=None)
+    assert t.update(0.90, step=10, model=None, tie_loss=0.40)
+    assert not t.update(0.90, step=20, model=None, tie_loss=0.30)
+    assert t.step == 10
+    with pytest.raises(ValueError, match="tie_breaker"):
+        BestTracker("accuracy", tie_breaker="f1")
 
 
 def test_loss_as_the_metric_has_no_tie_breaker():

@@ -73,8 +73,10 @@ class BestTracker:
     (20, 0.3)
     """
 
-    def __init__(self, metric: str, keep_weights: bool = True):
-        self.metric, self.keep_weights = metric, keep_weights
+    def __init__(self, metric: str, keep_weights: bool = True, tie_breaker: str | None = "loss"):
+        if tie_breaker not in (None, "loss"):
+            raise ValueError(f"tie_breaker must be 'loss' or None, not {tie_breaker!r}")
+        self.metric, self.keep_weights, self.tie_breaker = metric, keep_weights, tie_breaker
         self.value: float | None = None
         self.step: int | None = None
         self.loss: float | None = None  # validation loss of the best evaluation (the tie-breaker)
@@ -86,8 +88,8 @@ class BestTracker:
         if self.value is None:
             return True
         if math.isclose(value, self.value, rel_tol=1e-9, abs_tol=1e-12):
-            return (self.metric not in LOWER_IS_BETTER and tie_loss is not None and self.loss is not None
-                    and tie_loss < self.loss)
+            return (self.tie_breaker == "loss" and self.metric not in LOWER_IS_BETTER and tie_loss is not None
+                    and self.loss is not None and tie_loss < self.loss)
         return value < self.value if self.metric in LOWER_IS_BETTER else value > self.value
 
     def update(self, value: float, step: int, model, tie_loss: float | None = None) -> bool:
@@ -134,6 +136,7 @@ def fit(
     metric: str = "accuracy",
     early_stopping_patience: int | None = None,
     restore_best: bool = True,
+    tie_breaker: str | None = "loss",
     out_dir: str | Path | None = None,
     checkpoint_every: int | None = None,
     resume_from: str | Path | None = None,
@@ -157,7 +160,8 @@ def fit(
     - ``eval_every``: evaluate every N steps (default: after every epoch); ``metric`` picks the
       best evaluation (``"loss"``/``"perplexity"``: lower is better; a tie in accuracy or F1 goes to the
       lower validation loss); ``early_stopping_patience``:
-      stop after N evaluations without improvement; ``restore_best``: end on the best weights.
+      stop after N evaluations without improvement; ``restore_best``: end on the best weights;
+      ``tie_breaker=None`` keeps the earlier of two tied evaluations (the behaviour before the tie-breaker).
     - ``out_dir``: save the best model there (``best/``); ``checkpoint_every`` N steps also saves
       ``checkpoint/``, and so does Ctrl-C (``KeyboardInterrupt``, re-raised after saving);
       ``resume_from`` continues from such a folder and ends with the same weights as an
@@ -194,7 +198,7 @@ def fit(
 
     history = History(metric=metric, device=str(device), precision=precision,
                       num_processes=accelerator.num_processes)
-    best = BestTracker(metric, keep_weights=restore_best)
+    best = BestTracker(metric, keep_weights=restore_best, tie_breaker=tie_breaker)
     step, start_epoch, skip = 0, 0, 0
     if resume_from is not None:
         position, history, best.state = load_checkpoint(resume_from, raw_model, optimizer, scheduler, scaler)
