@@ -47,16 +47,13 @@ class TextClassifier:
 
     def __init__(self, model, tokenizer, max_length: int = 256, precision: str = "fp32"):
         """``precision``: ``"fp32"`` (default), ``"bf16"`` (``torch.autocast``: matrix products in
-        bfloat16, the softmax in fp32) or ``"auto"`` (bf16 where the hardware does it natively,
-        see :func:`llmstart.runtime.pick_precision`; about twice as fast on such a CPU)."""
+        bfloat16, the softmax in fp32), ``"fp16"`` (GPUs) or ``"auto"`` (bf16 where the hardware does
+        it natively, see :func:`llmstart.runtime.pick_precision`; about twice as fast on such a CPU)."""
         from llmstart.runtime import pick_precision
 
         self.model, self.tokenizer, self.max_length = model.eval(), tokenizer, max_length
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        device = next(model.parameters()).device.type
-        self.precision = pick_precision(precision, device)
-        if self.precision == "fp16" and device == "cpu":
-            self.precision = "fp32"  # no fast fp16 on CPUs
+        self.precision = pick_precision(precision, next(model.parameters()).device.type)
 
     @classmethod
     def load(cls, folder: str | Path, max_length: int = 256, precision: str = "fp32") -> TextClassifier:
