@@ -10,7 +10,9 @@ The rules, each a line of :func:`choose_recipe`:
   evaluation's weights restored at the end.
 - **Model choice**: macro-F1 on the validation set when it is large enough to rank models
   (at least :data:`MIN_VAL_FOR_F1` rows); on a smaller one a single example moves F1 by
-  several points, so the continuous validation loss chooses instead.
+  several points, so the continuous validation loss chooses instead. When macro-F1 (or
+  ``--select accuracy``) ties between two evaluations, :func:`llmstart.train.fit` keeps the one
+  with the lower validation loss.
 
 :func:`search_lr` is the cheap alternative to trusting the rule: a few short runs on a slice.
 

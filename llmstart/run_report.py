@@ -6,16 +6,22 @@ and the test report (per class, confusion matrix) as text and PNG files.
 ...             evals=[{"step": 20, "epoch": 1, "loss": 0.4}, {"step": 40, "epoch": 2, "loss": 0.5}])
 >>> print(kept_step_line(h, "the validation set is small"))
 kept step 20 (epoch 1 of 2), not the last step 40: best validation loss 0.4000; the validation set is small
+>>> h = History(metric="accuracy", best_step=40, best_metric=0.9,
+...             evals=[{"step": 20, "epoch": 1, "loss": 0.4, "accuracy": 0.9},
+...                    {"step": 40, "epoch": 2, "loss": 0.3, "accuracy": 0.9}])
+>>> print(kept_step_line(h))
+kept step 40 (epoch 2 of 2): best validation accuracy 0.9000, tied with step 20; the lower validation loss (0.3000) broke the tie
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["epoch_table", "kept_step_line", "run_warnings", "write_test_report", "MIN_STEPS"]
+__all__ = ["epoch_table", "kept_step_line", "run_warnings", "prediction_warnings", "write_test_report", "MIN_STEPS"]
 
 MIN_STEPS = 50
 
@@ -46,7 +52,13 @@ def kept_step_line(history, why: str = "") -> str:
     where = f"step {kept['step']} (epoch {kept['epoch']} of {last['epoch']})"
     if kept["step"] != last["step"]:
         where += f", not the last step {last['step']}"
-    return f"kept {where}: best {name} {history.best_metric:.4f}" + (f"; {why}" if why else "")
+    line = f"kept {where}: best {name} {history.best_metric:.4f}"
+    tied = [e["step"] for e in history.evals if e["step"] != kept["step"] and history.metric in e
+            and math.isclose(e[history.metric], history.best_metric, rel_tol=1e-9, abs_tol=1e-12)]
+    if tied and history.metric != "loss" and "loss" in kept:
+        line += (f", tied with step {', '.join(map(str, tied))}; the lower validation loss "
+                 f"({kept['loss']:.4f}) broke the tie")
+    return line + (f"; {why}" if why else "")
 
 
 def run_warnings(history, epochs_cap: int) -> list[str]:
@@ -77,6 +89,28 @@ def run_warnings(history, epochs_cap: int) -> list[str]:
         warnings.append("the best validation score came at the first evaluation: the learning rate may be too "
                         "high (try --lr-search) or the validation set too small to tell.")
     return warnings
+
+
+def prediction_warnings(gold: Sequence[int], pred: Sequence[int], label_names: Sequence[str],
+                        min_rows: int = 5) -> list[str]:
+    """A warning when the model never predicts a label that has ``min_rows`` or more test rows.
+
+    On imbalanced data a model that answers the common label nearly always can match the
+    baseline's accuracy and still be useless for the rare labels, which are often the point.
+
+    >>> for w in prediction_warnings([0] * 16 + [1] * 6, [0] * 22, ["neutral", "negative"]): print(w)
+    the model never predicts 'negative' on the test set (6 rows) and the most common label, 'neutral', is 73% of it: accuracy hides this, so compare macro-F1 and the per-class report; more examples of the rare labels help most.
+    """
+    support = [sum(1 for g in gold if g == i) for i in range(len(label_names))]
+    never = [i for i in range(len(label_names)) if support[i] >= min_rows and i not in set(pred)]
+    if not never or not gold:
+        return []
+    names = ", ".join(f"{label_names[i]!r}" for i in never)
+    rows = " + ".join(str(support[i]) for i in never)
+    top = max(range(len(label_names)), key=support.__getitem__)
+    return [f"the model never predicts {names} on the test set ({rows} rows) and the most common label, "
+            f"{label_names[top]!r}, is {support[top] / len(gold):.0%} of it: accuracy hides this, so compare "
+            "macro-F1 and the per-class report; more examples of the rare labels help most."]
 
 
 def write_test_report(out: str | Path, gold: Sequence[int], pred: Sequence[int], label_names: Sequence[str],
@@ -141,7 +175,7 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
     test = classification_metrics(gold, pred)
     why = recipe.reasons.get("select", f"chosen by --select {recipe.select}")
     kept = kept_step_line(history, why)
-    warnings = run_warnings(history, recipe.epochs)
+    warnings = run_warnings(history, recipe.epochs) + prediction_warnings(gold, pred, splits.label_names)
     compare = {m: paired_bootstrap(gold, pred, baseline["pred"], m, seed=args.seed) for m in ("accuracy", "macro_f1")}
     print("validation after each epoch:")
     print(epoch_table(history).round(4).to_string(index=False))
@@ -168,6 +202,7 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
         "hyperparameters": {**recipe.to_dict(), "seed": args.seed, "precision": history.precision},
         "lr_search": lr_search,
         "training": {"evals": history.evals, "kept_step": history.best_step, "selected_by": recipe.select,
+                     "tie_breaker": None if recipe.select == "loss" else "loss",
                      "kept": kept, "stopped_early": history.stopped_early, "warnings": warnings,
                      **history.summary()},
         "test": test,

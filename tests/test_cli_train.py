@@ -47,6 +47,10 @@ def test_train_reports_the_baseline_the_kept_step_and_writes_its_files(trained, 
     assert metrics["hyperparameters"]["lr"] == 2e-3 and metrics["hyperparameters"]["batch_size"] == 8
     assert metrics["hyperparameters"]["select"] == "loss"  # 24 validation rows: too few for F1 to choose
     assert metrics["training"]["kept_step"] in [e["step"] for e in metrics["training"]["evals"]]
+    assert metrics["training"]["kept"].startswith(f"kept step {metrics['training']['kept_step']} ")
+    assert "24 rows" in metrics["training"]["kept"]  # why: the validation set's size chose the loss
+    assert metrics["training"]["tie_breaker"] is None  # choosing by loss needs none
+    assert set(metrics["hyperparameters"]["reasons"]) == {"patience", "select"}  # the rest came from flags
     assert len(metrics["training"]["evals"]) == 3
     comparison = metrics["comparison"]["accuracy"]
     assert comparison["low"] <= comparison["difference"] <= comparison["high"]
@@ -151,6 +155,8 @@ def test_random_bytes_on_stdin_get_the_error_train_gives(trained, tmp_path, monk
 class Echo:
     """A stand-in classifier (fast): the label is the text's first word; it records batch sizes."""
 
+    precision = "fp32"
+
     def __init__(self):
         self.largest_call = 0
 
@@ -169,7 +175,7 @@ def test_predict_streams_a_20000_row_csv_in_order(tmp_path, monkeypatch, capsys)
                        "message": [f"w{i % 97} and some more words {i}" if i % 1000 else "" for i in range(rows)]})
     df.to_csv(tmp_path / "big.csv", index=False)
     echo = Echo()
-    monkeypatch.setattr(TextClassifier, "load", classmethod(lambda cls, folder, max_length=256: echo))
+    monkeypatch.setattr(TextClassifier, "load", classmethod(lambda cls, folder, **kwargs: echo))
 
     def peak_memory(path) -> tuple[int, int]:
         tracemalloc.start()
@@ -205,6 +211,21 @@ def test_predict_on_a_file_with_the_real_model_keeps_columns(trained, tmp_path, 
     assert out.columns.tolist() == ["message", "label", "predicted_label", "predicted_confidence"]
     assert main(["predict", "--model", str(trained), "--data", str(tmp_path / "new.csv")]) == 2
     assert "no text column 'text': pass --text-col" in capsys.readouterr().err
+
+
+def test_predict_in_bf16_gives_the_fp32_labels(trained, capsys):
+    from llmstart.predict import TextClassifier
+
+    texts = synthetic_frame(120, seed=7).text.tolist()
+    fp32 = TextClassifier.load(trained, precision="fp32").predict(texts)
+    bf16 = TextClassifier.load(trained, precision="bf16").predict(texts)
+    assert [r["label"] for r in bf16] == [r["label"] for r in fp32]
+    assert max(abs(a["score"] - b["score"]) for a, b in zip(fp32, bf16, strict=True)) < 0.05
+    assert bf16 != fp32  # bf16 really ran: the probabilities differ in their last digits
+    capsys.readouterr()
+    assert main(["predict", "--model", str(trained), "--precision", "bf16", "--json", *texts[:3]]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in rows] == [r["label"] for r in fp32[:3]]
 
 
 @pytest.mark.slow

@@ -29,6 +29,9 @@ def add_parser(sub) -> None:
     p.add_argument("--chunk-size", type=int, default=1000, help="rows of --data read at a time")
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass")
     p.add_argument("--max-length", type=int, default=256, help="tokens kept per text")
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                   help="auto: bf16 where the hardware does it natively (2x faster with MiniLM on such a CPU; "
+                        "labels rarely differ from fp32), else fp32")
 
 
 def _print_json(obj: dict) -> None:
@@ -70,7 +73,8 @@ def _label_file(clf, args: argparse.Namespace) -> None:
                       sep=args.sep, chunksize=args.chunk_size, batch_size=args.batch_size,
                       json_lines=_print_json if args.json else None,
                       stream=sys.stdout if not to_file and not args.json else None)
-    print(stats.summary(str(args.data)) + (f"; written to {args.out}" if to_file else ""), file=sys.stderr)
+    print(f"predict ({clf.precision}): " + stats.summary(str(args.data))
+          + (f"; written to {args.out}" if to_file else ""), file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         if not texts:
             raise DataValidationError("predict: no texts: pass them as arguments, one per line on standard "
                                       "input, or a file with --data FILE --text-col NAME")
-    clf = TextClassifier.load(args.model, max_length=args.max_length)
+    clf = TextClassifier.load(args.model, max_length=args.max_length, precision=args.precision)
     if texts is not None:
         _label_list(clf, texts, args)
     else:

@@ -72,7 +72,8 @@ def train_and_score(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, 
                   if early_stopping is not None else None)
     history = fit(model, train_loader, val_loader, max_steps=steps, lr=lr, weight_decay=weight_decay,
                   warmup_ratio=0.1, early_stopping_patience=early_stopping,
-                  restore_best=early_stopping is not None, seed=seed, progress=False)
+                  restore_best=early_stopping is not None, seed=seed, progress=False,
+                  tie_breaker=None)  # as when notebook 11's stored results were measured (first of tied evaluations)
     original = train[~train["augmented"].astype(bool)] if "augmented" in train else train
     train_acc = accuracy(model, original, tokenizer, label_names, max_length)
     val_acc = accuracy(model, val, tokenizer, label_names, max_length)

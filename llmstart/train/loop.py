@@ -59,25 +59,45 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, devic
 class BestTracker:
     """Keeps the best evaluation, a CPU copy of its weights, and counts evaluations without progress.
 
+    Accuracy and macro-F1 move in steps of one example: on a small validation set two
+    evaluations often tie. A tie goes to the lower validation loss (``tie_loss``), the
+    continuous figure that still tells them apart, instead of always to the earlier one.
+
     >>> t = BestTracker("loss", keep_weights=False)
     >>> t.update(0.5, step=10, model=None), t.update(0.7, step=20, model=None), t.bad_evals
     (True, False, 1)
+    >>> t = BestTracker("accuracy", keep_weights=False)
+    >>> t.update(0.9, step=10, model=None, tie_loss=0.40), t.update(0.9, step=20, model=None, tie_loss=0.30)
+    (True, True)
+    >>> t.step, t.loss
+    (20, 0.3)
     """
 
-    def __init__(self, metric: str, keep_weights: bool = True):
-        self.metric, self.keep_weights = metric, keep_weights
+    def __init__(self, metric: str, keep_weights: bool = True, tie_breaker: str | None = "loss"):
+        if tie_breaker not in (None, "loss"):
+            raise ValueError(f"tie_breaker must be 'loss' or None, not {tie_breaker!r}")
+        self.metric, self.keep_weights, self.tie_breaker = metric, keep_weights, tie_breaker
         self.value: float | None = None
         self.step: int | None = None
+        self.loss: float | None = None  # validation loss of the best evaluation (the tie-breaker)
         self.state: dict | None = None
         self.bad_evals = 0
 
-    def update(self, value: float, step: int, model) -> bool:
-        """Record an evaluation; True when it is the best so far."""
-        better = self.value is None or (value < self.value if self.metric in LOWER_IS_BETTER else value > self.value)
-        if not better:
+    def is_better(self, value: float, tie_loss: float | None = None) -> bool:
+        """Whether ``value`` (with validation loss ``tie_loss``) beats the best so far."""
+        if self.value is None:
+            return True
+        if math.isclose(value, self.value, rel_tol=1e-9, abs_tol=1e-12):
+            return (self.tie_breaker == "loss" and self.metric not in LOWER_IS_BETTER and tie_loss is not None
+                    and self.loss is not None and tie_loss < self.loss)
+        return value < self.value if self.metric in LOWER_IS_BETTER else value > self.value
+
+    def update(self, value: float, step: int, model, tie_loss: float | None = None) -> bool:
+        """Record an evaluation; True when it is the best so far (a tie: when its loss is lower)."""
+        if not self.is_better(value, tie_loss):
             self.bad_evals += 1
             return False
-        self.value, self.step, self.bad_evals = value, step, 0
+        self.value, self.step, self.loss, self.bad_evals = value, step, tie_loss, 0
         if self.keep_weights:
             self.state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         return True
@@ -116,6 +136,7 @@ def fit(
     metric: str = "accuracy",
     early_stopping_patience: int | None = None,
     restore_best: bool = True,
+    tie_breaker: str | None = "loss",
     out_dir: str | Path | None = None,
     checkpoint_every: int | None = None,
     resume_from: str | Path | None = None,
@@ -137,8 +158,10 @@ def fit(
       on older GPUs, else fp32; printed when ``progress``), ``"bf16"``, ``"fp16"`` or ``"fp32"``.
       ``cpu=True`` ignores any GPU.
     - ``eval_every``: evaluate every N steps (default: after every epoch); ``metric`` picks the
-      best evaluation (``"loss"``/``"perplexity"``: lower is better); ``early_stopping_patience``:
-      stop after N evaluations without improvement; ``restore_best``: end on the best weights.
+      best evaluation (``"loss"``/``"perplexity"``: lower is better; a tie in accuracy or F1 goes to the
+      lower validation loss); ``early_stopping_patience``:
+      stop after N evaluations without improvement; ``restore_best``: end on the best weights;
+      ``tie_breaker=None`` keeps the earlier of two tied evaluations (the behaviour before the tie-breaker).
     - ``out_dir``: save the best model there (``best/``); ``checkpoint_every`` N steps also saves
       ``checkpoint/``, and so does Ctrl-C (``KeyboardInterrupt``, re-raised after saving);
       ``resume_from`` continues from such a folder and ends with the same weights as an
@@ -175,12 +198,13 @@ def fit(
 
     history = History(metric=metric, device=str(device), precision=precision,
                       num_processes=accelerator.num_processes)
-    best = BestTracker(metric, keep_weights=restore_best)
+    best = BestTracker(metric, keep_weights=restore_best, tie_breaker=tie_breaker)
     step, start_epoch, skip = 0, 0, 0
     if resume_from is not None:
         position, history, best.state = load_checkpoint(resume_from, raw_model, optimizer, scheduler, scaler)
         step, start_epoch, skip = position["step"], position["epoch"], position["batches_done"]
         best.value, best.step, best.bad_evals = history.best_metric, history.best_step, position["bad_evals"]
+        best.loss = next((e.get("loss") for e in history.evals if e["step"] == best.step), None)
     out_dir = Path(out_dir) if out_dir is not None else None
 
     def checkpoint(epoch: int, batches_done: int) -> None:
@@ -199,7 +223,7 @@ def fit(
         if metric not in result:
             raise ValueError(f"metric {metric!r} not computed; evaluation gives {sorted(result)}")
         history.evals.append({"step": step, "epoch": epoch + 1, **result})
-        if best.update(result[metric], step, raw_model) and out_dir is not None and main:
+        if best.update(result[metric], step, raw_model, tie_loss=result.get("loss")) and out_dir is not None and main:
             save_model(raw_model, out_dir / "best")
         history.best_metric, history.best_step = best.value, best.step
         if plot is not None:
