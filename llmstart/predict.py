@@ -73,31 +73,25 @@ class TextClassifier:
 
     @torch.no_grad()
     def logits(self, texts: list[str], batch_size: int = 32):
-        """Raw logits as a float32 NumPy array, one row per text, in order (for evaluation)."""
+        """Raw logits as a float32 NumPy array, one row per text, in order (in ``self.precision``)."""
         import numpy as np
 
         device = next(self.model.parameters()).device
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         rows = [np.zeros((0, len(self.labels)), dtype=np.float32)]
         for i in range(0, len(texts), batch_size):
             batch = self.tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True,
                                    max_length=self.max_length, return_tensors="pt").to(device)
-            rows.append(self.model(**batch).logits.float().cpu().numpy())
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                rows.append(self.model(**batch).logits.float().cpu().numpy())
         return np.concatenate(rows)
 
-    @torch.no_grad()
     def predict(self, texts: list[str], batch_size: int = 32) -> list[dict]:
         """For each text: the best label, its probability, and every label's probability."""
-        device = next(self.model.parameters()).device
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        probs = torch.from_numpy(self.logits(texts, batch_size)).softmax(-1)
         results = []
-        for i in range(0, len(texts), batch_size):
-            batch = self.tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="pt").to(device)
-            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                logits = self.model(**batch).logits
-            probs = logits.float().softmax(-1).cpu()
-            for row in probs:
-                k = int(row.argmax())
-                results.append({"label": self.labels[k], "score": float(row[k]),
-                                "scores": {n: float(p) for n, p in zip(self.labels, row, strict=True)}})
+        for row in probs:
+            k = int(row.argmax())
+            results.append({"label": self.labels[k], "score": float(row[k]),
+                            "scores": {n: float(p) for n, p in zip(self.labels, row, strict=True)}})
         return results
