@@ -78,6 +78,51 @@ def typos(text: str, rate: float = 0.2, rng: random.Random | None = None) -> str
     return " ".join(typo(w, rng) if rng.random() < rate else w for w in text.split(" "))
 
 
+def swap_one_pair(text: str, rng: random.Random) -> str:
+    """One typo a reader would not notice: swap two neighbouring inner letters of one word of
+    four or more letters; nothing else changes (same length). Text without such a word is
+    returned as it is.
+
+    >>> swap_one_pair("Driverless cars are here", random.Random(0))
+    'Driverless cras are here'
+    >>> swap_one_pair("ok", random.Random(0))
+    'ok'
+    """
+    import re
+
+    spans = [m.span() for m in re.finditer(r"[A-Za-z]{4,}", text)]
+    if not spans:
+        return text
+    start, end = rng.choice(spans)
+    j = rng.randrange(start + 1, end - 2)
+    return text[:j] + text[j + 1] + text[j] + text[j + 2:]
+
+
+def typo_flip_rate(predict: Callable[[Sequence[str]], Sequence], texts: Sequence[str], variants: int = 5,
+                   seed: int = 0) -> float:
+    """Share of ``texts`` whose predicted label changes for at least one of ``variants`` copies
+    with :func:`swap_one_pair` (notebook 02's adversarial-edit measure).
+
+    ``predict`` maps texts to labels (any comparable values). The variants are drawn from one
+    ``random.Random(seed)``, text after text, so two models scored with the same ``seed`` see
+    the same edited texts.
+
+    >>> typo_flip_rate(lambda ts: [len(t) > 10 for t in ts], ["a short one", "tiny"])
+    0.0
+    >>> typo_flip_rate(lambda ts: [t for t in ts], ["same words here"])
+    1.0
+    """
+    if not texts:
+        raise ValueError("typo_flip_rate needs at least one text")
+    rng = random.Random(seed)
+    original = list(predict(list(texts)))
+    edited = [[swap_one_pair(t, rng) for _ in range(variants)] for t in texts]
+    flat = list(predict([v for vs in edited for v in vs]))
+    flipped = sum(any(flat[i * variants + k] != label for k in range(variants))
+                  for i, label in enumerate(original))
+    return flipped / len(texts)
+
+
 def homoglyphs(text: str, rate: float = 0.3, rng: random.Random | None = None) -> str:
     """Replace each replaceable Latin letter by its Cyrillic look-alike with probability ``rate``.
 

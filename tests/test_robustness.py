@@ -63,3 +63,29 @@ def test_attack_report_counts_like_textattack():
     assert rep["skipped"] == 1 and rep["attack_success_rate"] == pytest.approx(0.333)
     with pytest.raises(ValueError, match="same non-zero length"):
         attack_report([1], [1, 0], [1])
+
+
+def test_swap_one_pair_keeps_length_and_letters():
+    import random as _random
+
+    from llmstart.robustness import swap_one_pair
+
+    rng = _random.Random(0)
+    for text in ["Driverless cars are finally here", "Google tests cars in Austin"]:
+        edited = swap_one_pair(text, rng)
+        assert len(edited) == len(text) and sorted(edited) == sorted(text) and edited != text
+    assert swap_one_pair("a b c", rng) == "a b c"
+
+
+def test_typo_flip_rate_counts_texts_not_variants():
+    from llmstart.robustness import typo_flip_rate
+
+    # a "model" that flips only when the first word is edited: texts whose only long word is first
+    def predict(texts):
+        return [t.split()[0] in {"Driverless", "Austin"} for t in texts]
+
+    rate = typo_flip_rate(predict, ["Driverless is ok", "Austin is ok", "no no no"], variants=3)
+    assert rate == 2 / 3
+    assert typo_flip_rate(predict, ["Driverless is ok"], seed=1) == typo_flip_rate(predict, ["Driverless is ok"], seed=1)
+    with pytest.raises(ValueError):
+        typo_flip_rate(predict, [])

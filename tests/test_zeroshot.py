@@ -149,3 +149,16 @@ def test_prompting_smollm2_is_batch_invariant():
     assert torch.allclose(one, batched, atol=1e-3)  # left padding does not change the answer
     pred, _ = prompt_classify(titles, labels, lm, tok, calibrate=True)
     assert sum(p == g for p, g in zip(pred, ["sport", "business", "tech"], strict=True)) >= 2
+
+
+def test_few_shot_curve_logistic_learns_clusters_and_uses_the_same_draws():
+    emb, labels = clusters(n_per_class=40)
+    proto = few_shot_curve(emb[::2], labels[::2], emb[1::2], labels[1::2], ks=(1, 8), repeats=3, seed=0)
+    logit = few_shot_curve(emb[::2], labels[::2], emb[1::2], labels[1::2], ks=(1, 8), repeats=3, seed=0,
+                           method="logistic")
+    assert logit.groupby("k").accuracy.mean()[8] > 0.8
+    # with one example per class both learners draw the same supports; logistic regression on
+    # one point per class is not worse than chance
+    assert (logit[logit.k == 1].accuracy > 1 / 3).all() and list(proto.columns) == list(logit.columns)
+    with pytest.raises(ValueError, match="method must be"):
+        few_shot_curve(emb, labels, emb, labels, method="knn")

@@ -96,24 +96,39 @@ def few_shot_curve(
     ks: Sequence[int] = (1, 4, 16),
     repeats: int = 5,
     seed: int = 0,
+    method: str = "prototype",
 ):
-    """Accuracy of :func:`prototype_classify` with ``k`` examples per class, over ``repeats`` draws.
+    """Accuracy of a few-shot learner with ``k`` examples per class, over ``repeats`` draws.
 
-    Returns a DataFrame with columns ``k``, ``repeat``, ``accuracy``.
+    ``method``: ``"prototype"`` (:func:`prototype_classify`, nothing trained) or
+    ``"logistic"`` (scikit-learn's logistic regression fitted on the ``k`` examples of each
+    class). Both see the same draws for the same ``seed``. Returns a DataFrame with columns
+    ``k``, ``repeat``, ``accuracy``.
 
     >>> e = torch.nn.functional.normalize(torch.randn(40, 8), dim=-1)
     >>> y = ["a", "b"] * 20
     >>> few_shot_curve(e, y, e, y, ks=(1, 2), repeats=2).shape
     (4, 3)
+    >>> few_shot_curve(e, y, e, y, ks=(2,), repeats=1, method="logistic").shape
+    (1, 3)
     """
     import pandas as pd
 
+    if method not in ("prototype", "logistic"):
+        raise ValueError(f"few_shot_curve: method must be 'prototype' or 'logistic', not {method!r}")
     gold = np.asarray(test_labels, dtype=object)
     rows = []
     for k in ks:
         for r in range(repeats):
             idx = sample_per_class(pool_labels, k, seed=seed + 1000 * k + r)
-            pred = prototype_classify(pool_emb[idx], [pool_labels[i] for i in idx], test_emb)
+            support = [pool_labels[i] for i in idx]
+            if method == "prototype":
+                pred = prototype_classify(pool_emb[idx], support, test_emb)
+            else:
+                from sklearn.linear_model import LogisticRegression
+
+                clf = LogisticRegression(max_iter=1000).fit(pool_emb[idx].numpy(), np.asarray(support, dtype=object))
+                pred = clf.predict(test_emb.numpy()).tolist()
             rows.append({"k": k, "repeat": r, "accuracy": float(np.mean(np.asarray(pred, dtype=object) == gold))})
     return pd.DataFrame(rows)
 
