@@ -308,8 +308,10 @@ def train_epochs(
 
 
 @torch.no_grad()
-def task_accuracy(model: nn.Module, loader: Iterable[dict], task: Task) -> float:
+def task_accuracy(model: nn.Module, loader: Iterable[dict], task: Task, bf16: bool = False) -> float:
     """Accuracy on one task, the prediction being the best label *within that task's slice*.
+
+    ``bf16=True`` runs the forward passes under CPU bfloat16 autocast (as :func:`train_epochs`).
 
     >>> class Fixed(nn.Module):
     ...     def forward(self, x):
@@ -326,7 +328,8 @@ def task_accuracy(model: nn.Module, loader: Iterable[dict], task: Task) -> float
         outside = (labels < task.offset) | (labels >= task.offset + task.size)
         if outside.any():
             raise ValueError(f"the loader holds labels of another task than {task.name!r}: {labels[outside][:5].tolist()}")
-        logits = _logits(model(**{k: v for k, v in batch.items() if k != "labels"}))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = _logits(model(**{k: v for k, v in batch.items() if k != "labels"}))
         pred = logits[:, task.columns].argmax(-1) + task.offset
         correct += int((pred == labels).sum())
         total += len(labels)

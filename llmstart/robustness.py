@@ -144,8 +144,14 @@ def add_distractor(text: str, rng: random.Random | None = None,
     return f"{text} {rng.choice(list(sentences))}"
 
 
-def proba_fn(model, tokenizer, max_length: int = 64, batch_size: int = 64) -> ProbaFn:
+def proba_fn(model, tokenizer, max_length: int = 64, batch_size: int = 64,
+             bf16: bool | None = None) -> ProbaFn:
     """``texts -> class probabilities`` for a Hugging Face sequence classifier (eval mode, no grad).
+
+    ``bf16``: run the forward pass under CPU bfloat16 autocast, about 2.5 times faster on CPUs
+    with native bf16 instructions (attacks query the model thousands of times); probabilities
+    then differ from float32 ones in the second or third decimal. ``None`` (the default): on
+    when the model is on a CPU that has them (:func:`llmstart.runtime.cpu_supports_bf16`).
 
     >>> import torch
     >>> from transformers import BertConfig, BertForSequenceClassification
@@ -159,13 +165,18 @@ def proba_fn(model, tokenizer, max_length: int = 64, batch_size: int = 64) -> Pr
     """
     import torch
 
-    from llmstart.runtime import eval_mode
+    from llmstart.runtime import cpu_supports_bf16, eval_mode
 
     device = next(model.parameters()).device
+    if bf16 is None:
+        bf16 = device.type == "cpu" and cpu_supports_bf16()
+    if bf16 and device.type != "cpu":
+        raise ValueError(f"proba_fn: bf16=True is CPU autocast, but the model is on {device}; "
+                         "pass bf16=False (or move the model to the CPU)")
 
     def predict(texts: Sequence[str]) -> np.ndarray:
         out = []
-        with eval_mode(model), torch.no_grad():
+        with eval_mode(model), torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             for i in range(0, len(texts), batch_size):
                 enc = tokenizer(list(texts[i:i + batch_size]), truncation=True, max_length=max_length,
                                 padding=True, return_tensors="pt").to(device)

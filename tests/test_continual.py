@@ -114,6 +114,7 @@ def test_two_tasks_on_a_tiny_bert(tokenizer):
     model = tiny_bert(num_labels=len(names), dropout=0.0)
     cl.train_epochs(model, loader(old), task_a, epochs=4, lr=3e-3)
     assert cl.task_accuracy(model, loader(old, False), a) > 0.6
+    assert cl.task_accuracy(model, loader(old, False), a, bf16=True) > 0.6   # bf16 autocast scores alike
     anchor = {n: p.detach().clone() for n, p in model.named_parameters()}
     fisher = cl.fisher_diagonal(model, loader(old, False), task_a, max_examples=24)
 

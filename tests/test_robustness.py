@@ -89,3 +89,39 @@ def test_typo_flip_rate_counts_texts_not_variants():
     assert typo_flip_rate(predict, ["Driverless is ok"], seed=1) == typo_flip_rate(predict, ["Driverless is ok"], seed=1)
     with pytest.raises(ValueError):
         typo_flip_rate(predict, [])
+
+
+def _tiny_classifier():
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from llmstart.models import load_tokenizer
+
+    tok = load_tokenizer("minilm")
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(vocab_size=tok.vocab_size, hidden_size=32,
+                                                     num_hidden_layers=1, num_attention_heads=2,
+                                                     intermediate_size=64, num_labels=3))
+    return model, tok
+
+
+def test_proba_fn_bf16_is_close_to_float32_and_sums_to_one():
+    from llmstart.robustness import proba_fn
+
+    model, tok = _tiny_classifier()
+    texts = ["great coffee", "the delivery was late again", "ok"]
+    p32 = proba_fn(model, tok, bf16=False)(texts)
+    p16 = proba_fn(model, tok, bf16=True)(texts)
+    assert p16.shape == p32.shape == (3, 3)
+    assert np.allclose(p16.sum(1), 1, atol=1e-5)
+    assert np.abs(p16 - p32).max() < 0.05          # bf16 keeps about 3 significant digits
+    assert proba_fn(model, tok, bf16=False)([]).shape == (0, 3)
+
+
+def test_proba_fn_refuses_bf16_autocast_off_the_cpu():
+    from llmstart.robustness import proba_fn
+
+    model, tok = _tiny_classifier()
+    model.to("meta")
+    with pytest.raises(ValueError, match="CPU autocast"):
+        proba_fn(model, tok, bf16=True)

@@ -37,6 +37,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "12_robustness_explainability_bias": (
         "clean_accuracy", "attacked_accuracy", "adv_trained_clean_accuracy",
         "adv_trained_attacked_accuracy", "deletion_gap", "counterfactual_flip_rate",
+        "defence_seeds", "defence_table", "defence_verdict",
     ),
     "13_continual_learning": ("rows", "seeds", "old_task", "new_task"),
 }
