@@ -66,7 +66,7 @@ def naive_app(model: str, threads: int):
     return app
 
 
-def start(kind: str, model: str, threads: int) -> tuple[subprocess.Popen, str]:
+def start(kind: str, model: str, threads: int, serve_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
            **{k: str(threads) for k in ENV_THREADS}}
@@ -75,7 +75,7 @@ def start(kind: str, model: str, threads: int) -> tuple[subprocess.Popen, str]:
                "--threads", str(threads)]
     else:
         cmd = [sys.executable, "-m", "llmstart", "serve", "--model", model, "--port", str(port),
-               "--backend", kind, "--threads", str(threads), "--max-pending", "4096"]
+               "--backend", kind, "--threads", str(threads), "--max-pending", "4096", *serve_args]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(900):  # at most 180 s (ONNX export on a busy machine)
@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=96, help="requests per concurrency level (bounded)")
     p.add_argument("--threads", type=int, default=2, help="inference threads of every service")
     p.add_argument("--json", help="also write the results here")
+    p.add_argument("--serve-args", nargs="+", default=[], metavar="ARG",
+                   help="more options for `llmstart serve`, e.g. --serve-args=--max-wait-ms=0")
     p.add_argument("--naive-server", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=8001, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, answers = [], {}
     for kind in args.backends:
         try:
-            proc, url = start(kind, args.model, args.threads)
+            proc, url = start(kind, args.model, args.threads, tuple(args.serve_args))
         except RuntimeError as err:  # e.g. bf16 on a CPU without native bf16: say so, measure the rest
             print(f"{kind}: not measured ({str(err).strip().splitlines()[-1]})", flush=True)
             continue

@@ -21,10 +21,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["float", "bf16", "int8", "onnx"], default="float",
                    help="float: as trained; bf16: bfloat16 autocast (CPUs with native bf16, GPUs); "
                         "int8: dynamic quantisation; onnx: ONNX Runtime")
-    p.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores)")
+    p.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores). Idle threads sleep "
+                   "(OMP_WAIT_POLICY=PASSIVE); on a machine that serves only this, OMP_WAIT_POLICY=ACTIVE "
+                   "answers one-text requests a few ms sooner")
     p.add_argument("--max-batch", type=int, default=32, help="most texts per model call")
-    p.add_argument("--max-wait-ms", type=float, default=5.0,
-                   help="how long the first waiting request waits for others to join its batch")
+    p.add_argument("--max-wait-ms", type=float, default=0.0,
+                   help="how long the first waiting request waits for others to join its batch (0: "
+                        "take what is waiting; while the model is busy, the next batch forms by itself)")
     p.add_argument("--max-pending", type=int, default=512,
                    help="most texts waiting at once; beyond it the service answers 503")
     p.add_argument("--max-texts", type=int, default=64, help="most texts per request")

@@ -63,7 +63,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max_wait_ms: float = 5.0,
+def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max_wait_ms: float = 0.0,
                max_pending: int = 512, drift_window: int = 500) -> FastAPI:
     """Build the service around a loaded engine (see the module docstring)."""
     limits = limits or Limits()

@@ -1,9 +1,14 @@
 """Group concurrent requests into one model call: a bounded queue, a maximum batch, a maximum wait.
 
-One forward pass over 32 texts costs far less than 32 passes over one text. The batcher waits at
-most ``max_wait_ms`` after the first waiting request for others to join, up to ``max_batch``
-texts, runs the model once in a worker thread (so the server keeps accepting requests), and
-hands each request its own rows. At most ``max_pending`` texts may wait or run at once: beyond
+A service that calls the model once per request runs as many forward passes at once as it has
+clients, and they fight over the cores. The batcher runs one model call at a time in a worker
+thread (so the server keeps accepting requests): each call takes every text waiting when the
+model is free, up to ``max_batch``, and hands each request its own rows. While the model is busy
+the next batch forms by itself, so the default ``max_wait_ms`` is 0: waiting longer for company
+only adds latency when traffic is light (measured on 2 CPU cores with MiniLM: 5 ms of waiting
+cost 5 ms at one client and 23 % of the throughput at 32). On a CPU one pass over 32 short texts
+costs about as much per text as 32 passes over one (1.2x less here), so most of the gain over a
+naive service comes from not oversubscribing the cores; on a GPU batching itself pays. At most ``max_pending`` texts may wait or run at once: beyond
 that :meth:`Batcher.submit` raises :class:`QueueFull` at once (the service answers 503 with
 ``Retry-After``) instead of letting the queue, and every client's latency, grow without bound.
 
@@ -48,7 +53,7 @@ class Batcher:
     """See the module docstring. ``predict`` maps a list of texts to an array, one row per text."""
 
     def __init__(self, predict: Callable[[list[str]], np.ndarray], *, max_batch: int = 32,
-                 max_wait_ms: float = 5.0, max_pending: int = 512,
+                 max_wait_ms: float = 0.0, max_pending: int = 512,
                  on_batch: Callable[[int], None] | None = None):
         if max_batch < 1 or max_pending < 1 or max_wait_ms < 0:
             raise ValueError("max_batch and max_pending must be >= 1 and max_wait_ms >= 0")
