@@ -135,8 +135,9 @@ def readme_table(course: list[Notebook]) -> str:
         )
     total = sum(n.cpu_seconds or 0 for n in course)
     rows.append("")
-    rows.append(f"Runtimes: top to bottom, quick profile; all notebooks together about "
-                f"{minutes(total)} on 2 CPU cores (`notebooks/course.yml`).")
+    rows.append(f"Runtimes: top to bottom, quick profile, measured in CI on a 2-core CPU with two notebooks "
+                f"side by side, one core each (`make test JUNIT=...` then `tools/course.py time --junit ...`); "
+                f"all notebooks together about {minutes(total)} (`notebooks/course.yml`).")
     rows.append(TABLE_END)
     return "\n".join(rows)
 
@@ -189,7 +190,8 @@ def header_source(n: Notebook, rel: str | None = None) -> str:
     rel = rel or n.file
     if rel == n.file:
         gpu = f", {minutes(n.gpu_seconds)} on a GPU" if n.gpu_seconds else ""
-        about = f" About **{minutes(n.cpu_seconds)}** top to bottom on 2 CPU cores (quick profile){gpu}."
+        about = (f" About **{minutes(n.cpu_seconds)}** top to bottom on a 2-core CPU (quick profile; measured in "
+                 f"CI, one core per notebook){gpu}.")
         sol = (f" Worked solutions to the exercises: [`{Path(n.solutions).name}`]({n.solutions})."
                if n.solutions else "")
     else:
