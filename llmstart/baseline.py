@@ -36,8 +36,12 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "accuracy": _accuracy, "macro_f1": _macro_f1}
 
 
-def fit_baseline(texts: Sequence[str], labels: Sequence, seed: int = 0, c: float = 10.0):
+def fit_baseline(texts: Sequence[str], labels: Sequence, seed: int = 0, c: float = 10.0,
+                 class_weight: str | None = None):
     """A fitted scikit-learn pipeline: TF-IDF (words 1-2, characters 2-4) + logistic regression.
+
+    ``class_weight="balanced"`` weighs rare labels up, as ``llmstart train --class-weights balanced``
+    does for the fine-tuned model, so the two are compared with the same remedy.
 
     >>> fit_baseline(["a b", "c d"] * 3, [0, 1] * 3).predict(["a b"]).tolist()
     [0]
@@ -53,7 +57,7 @@ def fit_baseline(texts: Sequence[str], labels: Sequence, seed: int = 0, c: float
         features = chars  # no word in any text (symbols only): characters alone
     else:
         features = make_union(words, chars)
-    classifier = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+    classifier = LogisticRegression(C=c, max_iter=2000, random_state=seed, class_weight=class_weight)
     return make_pipeline(features, classifier).fit(texts, list(labels))
 
 

@@ -13,6 +13,10 @@ The rules, each a line of :func:`choose_recipe`:
   several points, so the continuous validation loss chooses instead. When macro-F1 (or
   ``--select accuracy``) ties between two evaluations, :func:`llmstart.train.fit` keeps the one
   with the lower validation loss.
+- **Class weights** (``--class-weights balanced``, off by default): rare labels weigh more in
+  the training loss (:func:`balanced_class_weights`), and macro-F1 chooses the kept step
+  whatever the validation size, because the unweighted validation loss prefers the run that
+  predicts the common label. It trades accuracy for the rare labels' recall.
 
 :func:`search_lr` is the cheap alternative to trusting the rule: a few short runs on a slice.
 
@@ -27,7 +31,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
-__all__ = ["Recipe", "choose_recipe", "search_lr", "MIN_VAL_FOR_F1"]
+__all__ = ["Recipe", "choose_recipe", "search_lr", "balanced_class_weights", "MIN_VAL_FOR_F1"]
 
 MIN_VAL_FOR_F1 = 200
 TARGET_STEPS = 600
@@ -45,12 +49,13 @@ class Recipe:
     schedule: str
     select: str
     reasons: dict
+    class_weights: list[float] | None = None
 
     def to_dict(self) -> dict:
         """Plain values for ``metrics.json``.
 
-        >>> sorted(choose_recipe(1_000, 100, 10).to_dict())[:3]
-        ['batch_size', 'epochs', 'lr']
+        >>> sorted(choose_recipe(1_000, 100, 10).to_dict())[:4]
+        ['batch_size', 'class_weights', 'epochs', 'lr']
         """
         return asdict(self)
 
@@ -67,7 +72,7 @@ def default_lr(n_params: int, lora: bool = False) -> float:
 
 def choose_recipe(n_params: int, n_train: int, n_val: int, *, lora: bool = False, lr: float | None = None,
                   batch_size: int | None = None, epochs: int | None = None, patience: int | None = None,
-                  select: str = "auto") -> Recipe:
+                  select: str = "auto", class_weights: Sequence[float] | None = None) -> Recipe:
     """The settings for a run; any argument given explicitly wins over the rule.
 
     >>> r = choose_recipe(n_params=22_700_000, n_train=20_000, n_val=2_500)
@@ -88,6 +93,12 @@ def choose_recipe(n_params: int, n_train: int, n_val: int, *, lora: bool = False
     if patience is None:
         patience = 3 if n_val < MIN_VAL_FOR_F1 else 2
         reasons["patience"] = f"{patience} evaluations without progress"
+    if class_weights is not None:
+        reasons["class_weights"] = "balanced: " + ", ".join(f"{w:.2f}" for w in class_weights)
+    if select == "auto" and class_weights is not None:
+        select = "macro_f1"
+        reasons["select"] = ("macro_f1: class weights are on, and the unweighted validation loss would "
+                             "prefer the step that predicts the common label")
     if select == "auto":
         select = "macro_f1" if n_val >= MIN_VAL_FOR_F1 else "loss"
         reasons["select"] = (f"{select}: the validation set has {n_val} rows "
@@ -95,7 +106,27 @@ def choose_recipe(n_params: int, n_train: int, n_val: int, *, lora: bool = False
                                 f"(< {MIN_VAL_FOR_F1}: one row moves accuracy by {100 / max(n_val, 1):.1f} points "
                                 "and macro-F1 by more, so the smoother loss chooses)"))
     return Recipe(lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, warmup_ratio=0.06,
-                  schedule="linear", select=select, reasons=reasons)
+                  schedule="linear", select=select, reasons=reasons,
+                  class_weights=None if class_weights is None else [float(w) for w in class_weights])
+
+
+def balanced_class_weights(labels: Sequence, label_names: Sequence) -> list[float]:
+    """One weight per label, ``n_rows / (n_labels * rows_of_label)`` (scikit-learn's "balanced").
+
+    Every label then carries the same total weight in the loss, however rare it is.
+
+    >>> balanced_class_weights(["a"] * 6 + ["b"] * 2, ["a", "b"])
+    [0.6666666666666666, 2.0]
+    """
+    import numpy as np
+    from sklearn.utils.class_weight import compute_class_weight
+
+    names = [str(n) for n in label_names]
+    labels = np.array([str(x) for x in labels])
+    missing = sorted(set(names) - set(labels))
+    if missing:
+        raise ValueError(f"no training rows for labels {missing}: a class weight needs at least one row")
+    return [float(w) for w in compute_class_weight("balanced", classes=np.array(names), y=labels)]
 
 
 def search_lr(train_once: Callable[[float], float], base_lr: float,

@@ -49,3 +49,14 @@ def test_serve_load_measures_both_services(tmp_path, tokenizer):
     assert all(r["throughput"] > 0 and r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"] for r in result["rows"])
     assert result["agreement"]["float"] == 1.0  # the same weights answer the same labels
     assert result["throughput_ratio"] > 0 and "float / naive" in out.stdout
+
+
+def test_cost_estimate_prints_predicted_and_measured(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cost_estimate.py"), "--batches", "6",
+                          "--json", str(tmp_path / "cost.json")], capture_output=True, text=True, env=ENV,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = json.loads((tmp_path / "cost.json").read_text())
+    assert [r["run"] for r in rows] == ["serving (inference)", "training (1 epoch)"]
+    assert all(r["predicted_s"] > 0 and r["measured_s"] > 0 and r["measured / predicted"] > 0 for r in rows)
+    assert "measured/predicted" in out.stdout

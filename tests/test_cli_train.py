@@ -237,3 +237,29 @@ def test_lr_search_tries_five_rates_and_records_them(workspace, capsys):
     tried = [row["lr"] for row in metrics["lr_search"]]
     assert len(tried) == 5 and metrics["hyperparameters"]["lr"] in tried
     assert "lowest validation loss of the --lr-search" in metrics["hyperparameters"]["reasons"]["lr"]
+
+
+def test_class_weights_balanced_weighs_rare_labels_and_compares_on_macro_f1(workspace, capsys):
+    frame = synthetic_frame(480)
+    rare = frame[frame.label != "food"].groupby("label").head(40)  # 'sport' and 'tech': 40 rows each
+    pd.concat([frame[frame.label == "food"], rare]).to_csv(workspace / "skewed.csv", index=False)
+    args = ["train", "--data", str(workspace / "skewed.csv"), "--model", str(workspace / "base"),
+            "--out", str(workspace / "weighted"), *FAST, "--class-weights", "balanced"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    metrics = json.loads((workspace / "weighted" / "metrics.json").read_text())
+    hyper = metrics["hyperparameters"]
+    # 160 'food' rows against 40 of each other label: each rare label weighs 4x what 'food' does
+    food, sport, tech = hyper["class_weights"]
+    assert sport == pytest.approx(tech) and sport / food == pytest.approx(4.0, rel=0.1)
+    assert hyper["select"] == "macro_f1" and "class weights are on" in hyper["reasons"]["select"]
+    assert "balanced class weights" in metrics["baseline"]["method"] and "balanced class weights" in out
+    assert metrics["comparison"]["decided_by"] == "macro_f1"
+    assert "beats the baseline on macro_f1" in out or "NOT clearly beat the TF-IDF baseline on macro_f1" in out
+
+
+def test_class_weights_default_is_off(trained):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["hyperparameters"]["class_weights"] is None
+    assert metrics["comparison"]["decided_by"] == "accuracy"
+    assert "balanced" not in metrics["baseline"]["method"]

@@ -59,6 +59,28 @@ def test_fit_learns_and_records_history(loaders):
     assert len(steps) == len(h.steps) and "accuracy" in evals
 
 
+def test_class_weights_weigh_the_training_loss_and_equal_weights_change_nothing(loaders):
+    train, val = loaders
+    plain = fit(tiny_bert(dropout=0.0), train, val, max_steps=3, lr=1e-3, progress=False, seed=0)
+    ones = fit(tiny_bert(dropout=0.0), train, val, max_steps=3, lr=1e-3, progress=False, seed=0,
+               class_weights=[1.0, 1.0, 1.0])
+    assert [s["loss"] for s in ones.steps] == pytest.approx([s["loss"] for s in plain.steps], abs=1e-5)
+    # the first step's loss is the weighted cross-entropy of the untouched model on the first batch
+    model = tiny_bert(dropout=0.0)
+    weighted = fit(model, train, val, max_steps=1, lr=0.0, warmup_ratio=0.0, progress=False, seed=0,
+                   class_weights=[1.0, 5.0, 0.2], precision="fp32")
+    torch.manual_seed(0)  # fit seeds the shuffling the same way: its first batch is this one
+    from accelerate.utils import set_seed
+
+    set_seed(0)
+    batch = next(iter(train))
+    with torch.no_grad():
+        logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+    expected = torch.nn.functional.cross_entropy(logits, batch["labels"], weight=torch.tensor([1.0, 5.0, 0.2]))
+    assert weighted.steps[0]["loss"] == pytest.approx(expected.item(), abs=1e-4)
+    assert weighted.steps[0]["loss"] != pytest.approx(plain.steps[0]["loss"], abs=1e-3)
+
+
 def test_cosine_and_constant_schedules(loaders):
     train, _ = loaders
     h = fit(tiny_bert(), train, epochs=1, lr=1e-3, schedule="constant", warmup_ratio=0, progress=False)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -137,6 +138,7 @@ def fit(
     early_stopping_patience: int | None = None,
     restore_best: bool = True,
     tie_breaker: str | None = "loss",
+    class_weights: Sequence[float] | None = None,
     out_dir: str | Path | None = None,
     checkpoint_every: int | None = None,
     resume_from: str | Path | None = None,
@@ -162,6 +164,9 @@ def fit(
       lower validation loss); ``early_stopping_patience``:
       stop after N evaluations without improvement; ``restore_best``: end on the best weights;
       ``tie_breaker=None`` keeps the earlier of two tied evaluations (the behaviour before the tie-breaker).
+    - ``class_weights``: one weight per label for the *training* loss (cross-entropy on the
+      model's logits, so rare labels count more; e.g. :func:`llmstart.recipe.balanced_class_weights`).
+      The validation loss stays the model's own, unweighted: pick the best step by macro-F1 then.
     - ``out_dir``: save the best model there (``best/``); ``checkpoint_every`` N steps also saves
       ``checkpoint/``, and so does Ctrl-C (``KeyboardInterrupt``, re-raised after saving);
       ``resume_from`` continues from such a folder and ends with the same weights as an
@@ -196,6 +201,7 @@ def fit(
     val_loader = accelerator.prepare(val_loader) if val_loader is not None else None
     raw_model = accelerator.unwrap_model(model)
 
+    weights = None if class_weights is None else torch.tensor(list(class_weights), dtype=torch.float32, device=device)
     history = History(metric=metric, device=str(device), precision=precision,
                       num_processes=accelerator.num_processes)
     best = BestTracker(metric, keep_weights=restore_best, tie_breaker=tie_breaker)
@@ -254,7 +260,9 @@ def fit(
             for batch in batches:
                 with accelerator.accumulate(model):  # under DDP: sync gradients on the last micro-batch only
                     with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                        loss = output(model(**batch), "loss")
+                        outputs = model(**batch)
+                        loss = output(outputs, "loss") if weights is None else torch.nn.functional.cross_entropy(
+                            output(outputs, "logits").float(), batch["labels"], weight=weights)
                     accelerator.backward(scaler.scale(loss))  # divides by grad_accum_steps
                 batches_done += 1
                 losses.append(loss.detach())
