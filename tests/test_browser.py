@@ -3,9 +3,9 @@
 Opens ``notebooks/00_setup.ipynb`` (a copy, so the stored outputs stay untouched), runs every
 cell through the menu a learner uses (Kernel -> Restart Kernel and Run All Cells), and checks
 that the progress widget and the live plot render and that no cell shows an error. The
-screenshot is saved in the test's tmp folder (its path is printed). CI installs Debian's
-``chromium`` and the ``playwright`` package (``.ci/run``); without chromium the test is
-skipped and says so.
+screenshot is saved in the test's tmp folder (its path is printed). The ``playwright`` package
+comes with ``make install`` (the ``dev`` extra, pinned); the browser is Debian's ``chromium``,
+which ``.ci/run`` installs. Without chromium the test is skipped and says so.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def test_setup_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("chromium is installed but the playwright package is not: pip install playwright")
+        pytest.fail("chromium is installed but the playwright package is not: make install (or "
+                    "pip install -c constraints.txt -e '.[dev]') installs it")
     work = tmp_path / "course"
     work.mkdir()
     nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
