@@ -217,7 +217,8 @@ def lr_search(args: argparse.Namespace, splits, recipe) -> list[dict]:
         sliced = type(splits)(part, splits.val, splits.test, splits.label_names)
         train_loader, val_loader = make_loaders(sliced, tokenizer, recipe.batch_size, args)
         history = fit(model, train_loader, val_loader, max_steps=steps, lr=lr, warmup_ratio=recipe.warmup_ratio,
-                      metric="loss", class_weights=recipe.class_weights, seed=args.seed, precision=args.precision, cpu=args.cpu, progress=False)
+                      metric="loss", class_weights=recipe.class_weights, seed=args.seed, precision=args.precision,
+                      cpu=args.cpu, progress=False)
         print(f"  lr {lr:.1e}: validation loss {history.evals[-1]['loss']:.4f}")
         return history.evals[-1]["loss"]
 

@@ -201,7 +201,8 @@ def fit(
     val_loader = accelerator.prepare(val_loader) if val_loader is not None else None
     raw_model = accelerator.unwrap_model(model)
 
-    weights = None if class_weights is None else torch.tensor(list(class_weights), dtype=torch.float32, device=device)
+    weights = None if class_weights is None else torch.tensor(list(class_weights), dtype=torch.float32,
+                                                              device=device)
     history = History(metric=metric, device=str(device), precision=precision,
                       num_processes=accelerator.num_processes)
     best = BestTracker(metric, keep_weights=restore_best, tie_breaker=tie_breaker)
