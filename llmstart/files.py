@@ -17,6 +17,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+#: The file ``llmstart train --lora`` writes beside the adapter: the base model's name and the
+#: label names. ``predict`` and ``serve`` look for it to know a folder holds an adapter.
+ADAPTER_INFO = "llmstart_adapter.json"
+
 
 def _fsync_dir(folder: Path) -> None:
     try:

@@ -16,9 +16,54 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
-ADAPTER_INFO = "llmstart_adapter.json"
+from llmstart.files import ADAPTER_INFO
+
+__all__ = ["ADAPTER_INFO", "DEFAULT_MAX_LENGTH", "TextClassifier", "batch_logits", "load_lora_classifier",
+           "trained_max_length"]
+
+#: Tokens kept per text when nothing else says: what ``llmstart train`` reads by default.
+DEFAULT_MAX_LENGTH = 128
+
+
+def trained_max_length(folder: str | Path) -> int:
+    """Tokens per text the model in ``folder`` was trained and tested with (``metrics.json``,
+    written by ``llmstart train``), else :data:`DEFAULT_MAX_LENGTH`. ``predict`` and ``serve``
+    read texts the same way by default, so they give the answers the test metrics describe.
+
+    >>> import tempfile
+    >>> trained_max_length(tempfile.mkdtemp())
+    128
+    """
+    import json
+
+    path = Path(folder) / "metrics.json"
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["model"]["max_length"])
+    except (OSError, ValueError, KeyError, TypeError):  # absent, or not written by `llmstart train`
+        return DEFAULT_MAX_LENGTH
+
+
+def batch_logits(model, tokenizer, texts: list[str], max_length: int, precision: str = "fp32") -> np.ndarray:
+    """One forward pass over ``texts`` (one batch, padded to its longest text): float32 logits.
+
+    The one inference step that ``TextClassifier`` (``llmstart predict``) and the service's
+    float and bf16 backends share. ``precision`` ``"bf16"``/``"fp16"`` runs the matrix products
+    under ``torch.autocast``; the logits come back in float32 either way.
+
+    >>> from llmstart.models import load_classifier
+    >>> model, tok = load_classifier("minilm", label_names=["neg", "pos"], verbose=False)
+    >>> batch_logits(model.eval(), tok, ["great", "awful service"], max_length=32).shape
+    (2, 2)
+    """
+    device = next(model.parameters()).device
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
+                      return_tensors="pt").to(device)
+    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        return model(**batch).logits.float().cpu().numpy()
 
 
 def load_lora_classifier(folder: str | Path):
@@ -45,7 +90,7 @@ def load_lora_classifier(folder: str | Path):
 class TextClassifier:
     """A fine-tuned model and its tokenizer, ready to label texts."""
 
-    def __init__(self, model, tokenizer, max_length: int = 256, precision: str = "fp32"):
+    def __init__(self, model, tokenizer, max_length: int = DEFAULT_MAX_LENGTH, precision: str = "fp32"):
         """``precision``: ``"fp32"`` (default), ``"bf16"`` (``torch.autocast``: matrix products in
         bfloat16, the softmax in fp32), ``"fp16"`` (GPUs) or ``"auto"`` (bf16 where the hardware does
         it natively, see :func:`llmstart.runtime.pick_precision`; about twice as fast on such a CPU)."""
@@ -56,11 +101,14 @@ class TextClassifier:
         self.precision = pick_precision(precision, next(model.parameters()).device.type)
 
     @classmethod
-    def load(cls, folder: str | Path, max_length: int = 256, precision: str = "fp32") -> TextClassifier:
-        """Load a folder written by ``save_model(model, folder, tokenizer)`` or ``llmstart train``."""
+    def load(cls, folder: str | Path, max_length: int | None = None, precision: str = "fp32") -> TextClassifier:
+        """Load a folder written by ``save_model(model, folder, tokenizer)`` or ``llmstart train``.
+
+        ``max_length`` ``None``: the length the model was trained with (:func:`trained_max_length`)."""
         from llmstart.models import load_classifier
 
         folder = Path(folder)
+        max_length = trained_max_length(folder) if max_length is None else max_length
         if (folder / ADAPTER_INFO).is_file():  # written by `llmstart train --lora`: base + adapter
             return cls(*load_lora_classifier(folder), max_length, precision)
         if not (folder / "config.json").is_file():
@@ -71,19 +119,12 @@ class TextClassifier:
         model, tokenizer = load_classifier(str(folder), verbose=False)
         return cls(model, tokenizer, max_length, precision)
 
-    @torch.no_grad()
-    def logits(self, texts: list[str], batch_size: int = 32):
+    def logits(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Raw logits as a float32 NumPy array, one row per text, in order (in ``self.precision``)."""
-        import numpy as np
-
-        device = next(self.model.parameters()).device
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
         rows = [np.zeros((0, len(self.labels)), dtype=np.float32)]
         for i in range(0, len(texts), batch_size):
-            batch = self.tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="pt").to(device)
-            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                rows.append(self.model(**batch).logits.float().cpu().numpy())
+            rows.append(batch_logits(self.model, self.tokenizer, texts[i:i + batch_size], self.max_length,
+                                     self.precision))
         return np.concatenate(rows)
 
     def predict(self, texts: list[str], batch_size: int = 32) -> list[dict]:

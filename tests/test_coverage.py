@@ -63,3 +63,13 @@ def test_script_detection_picks_the_suggestion():
     assert cjk_share(CHINESE) > 0.8 and cjk_share(ENGLISH) == 0.0
     assert "bert-base-chinese" in suggest_model(CHINESE)
     assert "xlm-roberta-base" in suggest_model(["Привет, как дела"])
+
+
+def test_counting_a_text_longer_than_the_model_reads_prints_no_indexing_warning(capfd, caplog):
+    """BBC articles run past 512 tokens: the count reads them whole, and transformers' warning about
+    "indexing errors" (meant for a model's input) must not reach the user, whose model never sees them."""
+    fresh = load_tokenizer("minilm")  # the warning is printed once per tokenizer: use a new one
+    coverage = unknown_token_rate(["the market rallied today " * 200], fresh)
+    assert coverage.tokens == 800 and coverage.unknown == 0  # counted whole, not truncated
+    out, err = capfd.readouterr()
+    assert "indexing errors" not in out + err + caplog.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from conftest import tiny_bert
 from llmstart.drift import DriftMonitor, drift_report, psi, reference_from_probs
+from llmstart.predict import TextClassifier
 from llmstart.serve import Engine, Limits, ModelFolderError, RequestError, check_model_folder
 from llmstart.serve.batcher import Batcher, QueueFull
 from llmstart.serve.validate import parse_classify_body
@@ -115,6 +117,23 @@ def test_dynamic_padding_does_not_change_answers(folder):
     together = engine.predict_proba(texts)
     alone = np.concatenate([engine.predict_proba([t]) for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_predict_and_serve_read_texts_as_train_did_through_one_inference_path(folder, tmp_path):
+    """`predict` and `serve` keep as many tokens per text as `train` did (its metrics.json), 128
+    without one; and the float engine's logits are exactly `predict`'s."""
+    long_text = "a much longer text about cloud software and chips " * 30  # over 128 tokens
+    texts = ["pasta and cheese", long_text]
+    clf, engine = TextClassifier.load(folder), Engine.load(folder, "float", threads=1)
+    assert clf.max_length == engine.max_length == 128
+    np.testing.assert_allclose(engine.predict_logits(texts), clf.logits(texts), atol=1e-5)
+    trained = shutil.copytree(folder, tmp_path / "trained_with_16")
+    (trained / "metrics.json").write_text(json.dumps({"model": {"max_length": 16}}))
+    clf16, engine16 = TextClassifier.load(trained), Engine.load(trained, "float", threads=1)
+    assert clf16.max_length == engine16.max_length == 16
+    np.testing.assert_allclose(engine16.predict_logits(texts), clf16.logits(texts), atol=1e-5)
+    assert not np.allclose(clf16.logits([long_text]), clf.logits([long_text]), atol=1e-4)  # the length matters
+    assert TextClassifier.load(trained, max_length=64).max_length == 64  # an explicit length wins
 
 
 def test_serving_settings_apply_temperature(folder, tmp_path):

@@ -28,7 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object per text")
     p.add_argument("--chunk-size", type=int, default=1000, help="rows of --data read at a time")
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass")
-    p.add_argument("--max-length", type=int, default=256, help="tokens kept per text")
+    p.add_argument("--max-length", type=int, default=None,
+                   help="tokens kept per text (default %(default)s: what train used, from the model folder's metrics.json; "
+                        "128 without one)")
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                    help="auto: bf16 where the hardware does it natively (2x faster with MiniLM on such a CPU; "
                         "labels rarely differ from fp32), else fp32")

@@ -33,7 +33,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-texts", type=int, default=64, help="most texts per request")
     p.add_argument("--max-chars", type=int, default=5000, help="most characters per text")
     p.add_argument("--max-body-bytes", type=int, default=1_000_000, help="largest request body")
-    p.add_argument("--max-length", type=int, default=128, help="tokens kept per text")
+    p.add_argument("--max-length", type=int, default=None,
+                   help="tokens kept per text (default %(default)s: what train used, from the model folder's metrics.json; "
+                        "128 without one)")
     p.add_argument("--drift-window", type=int, default=500,
                    help="live predictions the drift check compares with the reference in serving.json")
     p.add_argument("--log-level", default="warning")

@@ -293,7 +293,7 @@ def write_evaluation(out: Path, splits, test_logits, val_logits, args: argparse.
 
 def save_trained(model, tokenizer, args: argparse.Namespace, label_names: list[str]) -> Path:
     """The full model (safetensors) or, with ``--lora``, only the adapter and head, atomically."""
-    from llmstart.files import atomic_write_json, replace_dir, temp_dir_beside
+    from llmstart.files import ADAPTER_INFO, atomic_write_json, replace_dir, temp_dir_beside
     from llmstart.lora import save_adapter
     from llmstart.train import save_model
 
@@ -304,7 +304,7 @@ def save_trained(model, tokenizer, args: argparse.Namespace, label_names: list[s
     save_adapter(model, tmp)
     tokenizer.save_pretrained(tmp)
     base = str(Path(args.model).resolve()) if Path(args.model).is_dir() else args.model  # works from any folder
-    atomic_write_json(tmp / "llmstart_adapter.json", {"base_model": base, "label_names": label_names})
+    atomic_write_json(tmp / ADAPTER_INFO, {"base_model": base, "label_names": label_names})
     return replace_dir(tmp, out)
 
 

@@ -85,7 +85,8 @@ def unknown_token_rate(
     if max_texts is not None and len(texts) > max_texts:
         texts = random.Random(seed).sample(texts, max_texts)
     unk_id = tokenizer.unk_token_id
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+    # verbose=False: counting, not feeding the model, so a text longer than the model reads is fine
+    ids = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"] if texts else []
     per_text = [sum(i == unk_id for i in row) if unk_id is not None else 0 for row in ids]
     order = sorted(range(len(texts)), key=lambda i: per_text[i], reverse=True)
     return Coverage(

@@ -31,7 +31,7 @@ def __getattr__(name: str):
 def build_app(model: str | Path, *, backend: str = "float", threads: int | None = None,
               max_batch: int = 32, max_wait_ms: float = 0.0, max_pending: int = 512,
               max_texts: int = 64, max_chars: int = 5000, max_body_bytes: int = 1_000_000,
-              max_length: int = 128, drift_window: int = 500):
+              max_length: int | None = None, drift_window: int = 500):
     """Load ``model`` with ``backend`` and return the FastAPI app that serves it.
 
     Raises :class:`ModelFolderError` (one clear sentence) when the folder is unusable.

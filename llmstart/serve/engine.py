@@ -32,6 +32,8 @@ import numpy as np
 import torch
 
 from llmstart.compress import export_onnx, folder_size_mb, quantize_int8
+from llmstart.files import ADAPTER_INFO
+from llmstart.predict import batch_logits, trained_max_length
 from llmstart.runtime import pick_precision
 from llmstart.serve import BACKENDS
 from llmstart.serve.folder import ModelFolderError, ServingSettings, check_model_folder
@@ -67,12 +69,15 @@ class Engine:
         self.settings = settings or ServingSettings()
 
     @classmethod
-    def load(cls, folder: str | Path, backend: str = "float", *, max_length: int = 128,
+    def load(cls, folder: str | Path, backend: str = "float", *, max_length: int | None = None,
              batch_size: int = 32, threads: int | None = None, onnx_path: str | Path | None = None,
              ) -> Engine:
-        """Load a saved classifier folder for serving with the chosen ``backend``."""
+        """Load a saved classifier folder for serving with the chosen ``backend``.
+
+        ``max_length`` ``None``: the length the model was trained with (``metrics.json``), as
+        ``llmstart predict`` reads it, so both give the answers the test metrics describe."""
         from llmstart.models import load_classifier
-        from llmstart.predict import ADAPTER_INFO, load_lora_classifier
+        from llmstart.predict import load_lora_classifier
 
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r}: choose one of {', '.join(BACKENDS)}")
@@ -80,6 +85,7 @@ class Engine:
             raise ValueError("backend bf16: this machine has no native bf16 instructions, so bf16 would be "
                              "slower than float; use --backend int8 for a faster CPU service")
         folder = check_model_folder(folder)
+        max_length = trained_max_length(folder) if max_length is None else max_length
         threads = serving_threads(threads)
         torch.set_num_threads(threads)
         try:
@@ -113,15 +119,14 @@ class Engine:
                    max_length=max_length, batch_size=batch_size, onnx_session=session, settings=settings)
 
     def _logits(self, texts: list[str]) -> np.ndarray:
-        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="np" if self.session is not None else "pt")
         if self.session is not None:
+            enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                                 return_tensors="np")
             names = {i.name for i in self.session.get_inputs()}
             feed = {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in names}
             return self.session.run(None, feed)[0]
-        device = next(self.model.parameters()).device.type
-        with torch.inference_mode(), torch.autocast(device, dtype=torch.bfloat16, enabled=self.backend == "bf16"):
-            return self.model(**enc.to(device)).logits.float().cpu().numpy()
+        return batch_logits(self.model, self.tokenizer, texts, self.max_length,
+                            "bf16" if self.backend == "bf16" else "fp32")
 
     def predict_logits(self, texts: list[str]) -> np.ndarray:
         """Raw logits, one row per text, in the order given (batches sorted by length inside)."""

@@ -14,10 +14,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llmstart.files import ADAPTER_INFO
+
 __all__ = ["ModelFolderError", "ServingSettings", "check_model_folder", "SETTINGS_FILE"]
 
 SETTINGS_FILE = "serving.json"
-ADAPTER_INFO = "llmstart_adapter.json"  # the same name as llmstart.predict.ADAPTER_INFO
 
 
 class ModelFolderError(ValueError):
