@@ -164,9 +164,10 @@ def _versions() -> dict:
 
 
 def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseline: dict,
-           lr_search: list[dict] | None) -> dict:
+           lr_search: list[dict] | None, reading: dict | None = None) -> dict:
     """Print what happened and how the model compares with the baseline; write ``metrics.json``
-    and the test report into ``out``. Returns the ``metrics.json`` content."""
+    and the test report into ``out``. Returns the ``metrics.json`` content. ``reading``: the
+    texts' token lengths (:func:`llmstart.data.coverage.truncation_report`), kept in ``metrics.json``."""
     from llmstart.baseline import paired_bootstrap
     from llmstart.files import atomic_write_json
     from llmstart.metrics import classification_metrics
@@ -176,7 +177,8 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
     test = classification_metrics(gold, pred)
     why = recipe.reasons.get("select", f"chosen by --select {recipe.select}")
     kept = kept_step_line(history, why)
-    warnings = run_warnings(history, recipe.epochs) + prediction_warnings(gold, pred, splits.label_names)
+    warnings = ([reading["warning"]] if reading and reading.get("warning") else []) + run_warnings(
+        history, recipe.epochs) + prediction_warnings(gold, pred, splits.label_names)
     compare = {m: paired_bootstrap(gold, pred, baseline["pred"], m, seed=args.seed) for m in ("accuracy", "macro_f1")}
     print("validation after each epoch:")
     print(epoch_table(history).round(4).to_string(index=False))
@@ -198,7 +200,8 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
     summary = {
         "versions": _versions(),
         "data": {"source": str(args.data), "text_col": args.text_col, "label_col": args.label_col,
-                 "sizes": splits.sizes(), "label_names": splits.label_names, "split": splits.report},
+                 "sizes": splits.sizes(), "label_names": splits.label_names, "split": splits.report,
+                 "token_lengths": {k: v for k, v in (reading or {}).items() if k != "warning"}},
         "model": {"name": args.model, "lora": {"r": args.lora_r} if args.lora else None,
                   "max_length": args.max_length},
         "hyperparameters": {**recipe.to_dict(), "seed": args.seed, "precision": history.precision},

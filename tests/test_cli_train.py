@@ -61,6 +61,22 @@ def test_train_reports_the_baseline_the_kept_step_and_writes_its_files(trained, 
         assert (trained / name).is_file(), name
     assert "food" in (trained / "confusion_matrix.txt").read_text()
     assert not (trained.parent / "clf.training").exists()  # checkpoints removed after success
+    lengths = metrics["data"]["token_lengths"]  # the texts are 3-23 words: 128 tokens cut none
+    assert lengths["max_length"] == 128 and lengths["share_cut"] == 0 and 3 <= lengths["median_tokens"] <= 23
+    assert not any("--max-length" in w for w in metrics["training"]["warnings"])
+
+
+def test_a_max_length_that_cuts_most_texts_is_said_recorded_and_kept_by_predict(workspace, capsys):
+    from llmstart.predict import TextClassifier
+
+    assert main(train_args(workspace, "cut", "--max-length", "8")) == 0
+    out = capsys.readouterr().out
+    assert "of the texts are cut to --max-length 8" in out
+    assert "warning:" in out and "longer than --max-length 8 tokens" in out
+    metrics = json.loads((workspace / "cut" / "metrics.json").read_text())
+    assert metrics["data"]["token_lengths"]["share_cut"] > 0.5  # most texts have over 6 words
+    assert any("longer than --max-length 8" in w for w in metrics["training"]["warnings"])
+    assert TextClassifier.load(workspace / "cut").max_length == 8  # predict reads texts as train did
 
 
 def test_train_prints_epochs_kept_step_and_the_comparison(workspace, capsys):

@@ -151,18 +151,34 @@ def run_baseline(splits, seed: int, class_weights: str = "none") -> dict:
     return {"pred": [index[p] for p in pred], "test": metrics, "time_s": round(seconds, 2), "method": method}
 
 
-def check_tokenizer_reads(args: argparse.Namespace, splits) -> None:
-    """Stop with a clear message when the model's tokenizer cannot read the training text (e.g. Chinese)."""
-    if args.allow_unknown_tokens:
-        return
-    from llmstart.data.coverage import TokenizerCoverageError, check_coverage
+def check_tokenizer_reads(args: argparse.Namespace, splits) -> dict:
+    """Stop with a clear message when the model's tokenizer cannot read the training text (e.g.
+    Chinese); print how long the texts are in tokens and how many ``--max-length`` cuts. Returns
+    :func:`llmstart.data.coverage.truncation_report` (``metrics.json`` keeps it)."""
+    from llmstart.data.coverage import (
+        TokenizerCoverageError,
+        check_coverage,
+        truncation_report,
+        unknown_token_rate,
+    )
     from llmstart.models import load_tokenizer
 
-    try:
-        coverage = check_coverage(splits.train.text, load_tokenizer(args.model), args.model)
-    except TokenizerCoverageError as err:
-        raise TokenizerCoverageError(f"{err} To train anyway, pass --allow-unknown-tokens.") from None
+    tokenizer = load_tokenizer(args.model)
+    if args.allow_unknown_tokens:
+        coverage = unknown_token_rate(splits.train.text, tokenizer)
+    else:
+        try:
+            coverage = check_coverage(splits.train.text, tokenizer, args.model)
+        except TokenizerCoverageError as err:
+            raise TokenizerCoverageError(f"{err} To train anyway, pass --allow-unknown-tokens.") from None
     print(f"tokenizer: {coverage.unknown_rate:.2%} unknown tokens on the training text")
+    report = truncation_report(coverage, args.max_length, tokenizer.num_special_tokens_to_add())
+    if report["texts_measured"]:
+        print(f"text length: median {report['median_tokens']} tokens, 95th percentile {report['p95_tokens']}; "
+              f"{report['share_cut']:.1%} of the texts are cut to --max-length {args.max_length}")
+    if report["warning"]:
+        print(f"warning: {report['warning']}")
+    return report
 
 
 def build_model(args: argparse.Namespace, label_names: list[str]):
@@ -315,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
     df = load_training_data(args)
     splits = split_data(df, args)
     baseline = run_baseline(splits, args.seed, args.class_weights)
-    check_tokenizer_reads(args, splits)
+    reading = check_tokenizer_reads(args, splits)
     if args.check_only:
         print("data checked (--check-only): nothing trained")
         return 0
@@ -334,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     test_logits, val_logits = test_and_val_logits(model, tokenizer, splits, args)
     out = save_trained(model, tokenizer, args, splits.label_names)
-    finish(out, args, splits, recipe, history, test_logits.argmax(1).tolist(), baseline, search)
+    finish(out, args, splits, recipe, history, test_logits.argmax(1).tolist(), baseline, search, reading)
     write_evaluation(out, splits, test_logits, val_logits, args)
     shutil.rmtree(training_folder(out), ignore_errors=True)
     return 0

