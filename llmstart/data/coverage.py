@@ -117,8 +117,8 @@ def truncation_report(coverage: Coverage, max_length: int, special_tokens: int =
     >>> r = truncation_report(cov, max_length=128)
     >>> r["share_cut"], r["max_tokens"]
     (0.5, 300)
-    >>> r["warning"][:38]
-    '50% of the texts are longer than --max'
+    >>> r["warning"][:51]
+    '50.0% of the texts are longer than --max-length 128'
     """
     lengths = sorted(coverage.lengths)
     if not lengths:
@@ -131,7 +131,7 @@ def truncation_report(coverage: Coverage, max_length: int, special_tokens: int =
     }
     if cut > MAX_CUT_SHARE:
         report["warning"] = (
-            f"{cut:.0%} of the texts are longer than --max-length {max_length} tokens (median "
+            f"{cut:.1%} of the texts are longer than --max-length {max_length} tokens (median "
             f"{report['median_tokens']}, 95th percentile {report['p95_tokens']}): the model reads only their "
             f"first {max_length} tokens, the TF-IDF baseline reads them whole. A larger --max-length reads more "
             "(the time per step grows about in proportion; 512 is the most a BERT-style model reads).")
