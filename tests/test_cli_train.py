@@ -279,3 +279,9 @@ def test_class_weights_default_is_off(trained):
     assert metrics["hyperparameters"]["class_weights"] is None
     assert metrics["comparison"]["decided_by"] == "accuracy"
     assert "balanced" not in metrics["baseline"]["method"]
+
+
+def test_a_max_length_beyond_what_the_model_reads_is_a_clear_error(workspace, capsys):
+    assert main(train_args(workspace, "too_long", "--max-length", "600", "--check-only")) == 2
+    err = capsys.readouterr().err
+    assert "--max-length 600" in err and "at most 512 tokens" in err and "Traceback" not in err

@@ -73,3 +73,19 @@ def test_counting_a_text_longer_than_the_model_reads_prints_no_indexing_warning(
     assert coverage.tokens == 800 and coverage.unknown == 0  # counted whole, not truncated
     out, err = capfd.readouterr()
     assert "indexing errors" not in out + err + caplog.text
+
+
+def test_truncation_advice_depends_on_what_the_model_can_read(tokenizer):
+    from llmstart.data.coverage import truncation_report
+
+    coverage = unknown_token_rate(["word " * 700, "word " * 600, "short"], tokenizer)
+    cut_at_128 = truncation_report(coverage, max_length=128)
+    assert cut_at_128["share_cut"] == round(2 / 3, 4) and cut_at_128["median_tokens"] == 600
+    assert "A larger --max-length (up to 512" in cut_at_128["warning"]
+    cut_at_512 = truncation_report(coverage, max_length=512)  # the model's most: a larger value is no remedy
+    assert "split long texts into passages" in cut_at_512["warning"] and "larger" not in cut_at_512["warning"]
+    assert truncation_report(coverage, max_length=1000)["share_cut"] == 0  # none cut: no warning
+    assert truncation_report(coverage, max_length=1000)["warning"] is None
+    few_long = unknown_token_rate(["word " * 300] + ["short text"] * 10, tokenizer)
+    assert truncation_report(few_long, max_length=128)["warning"] is None  # 1 of 11 (9 %) cut: under 10 %
+    assert truncation_report(unknown_token_rate([], tokenizer), max_length=128)["share_cut"] == 0.0

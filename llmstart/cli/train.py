@@ -155,6 +155,7 @@ def check_tokenizer_reads(args: argparse.Namespace, splits) -> dict:
     """Stop with a clear message when the model's tokenizer cannot read the training text (e.g.
     Chinese); print how long the texts are in tokens and how many ``--max-length`` cuts. Returns
     :func:`llmstart.data.coverage.truncation_report` (``metrics.json`` keeps it)."""
+    from llmstart.data import DataValidationError
     from llmstart.data.coverage import (
         TokenizerCoverageError,
         check_coverage,
@@ -164,6 +165,10 @@ def check_tokenizer_reads(args: argparse.Namespace, splits) -> dict:
     from llmstart.models import load_tokenizer
 
     tokenizer = load_tokenizer(args.model)
+    model_max = tokenizer.model_max_length if tokenizer.model_max_length < 1_000_000 else None  # huge: no limit
+    if model_max and args.max_length > model_max:
+        raise DataValidationError(f"--max-length {args.max_length}: {args.model} reads at most {model_max} tokens "
+                                  f"per text; pass --max-length {model_max} or less")
     if args.allow_unknown_tokens:
         coverage = unknown_token_rate(splits.train.text, tokenizer)
     else:
@@ -172,7 +177,7 @@ def check_tokenizer_reads(args: argparse.Namespace, splits) -> dict:
         except TokenizerCoverageError as err:
             raise TokenizerCoverageError(f"{err} To train anyway, pass --allow-unknown-tokens.") from None
     print(f"tokenizer: {coverage.unknown_rate:.2%} unknown tokens on the training text")
-    report = truncation_report(coverage, args.max_length, tokenizer.num_special_tokens_to_add())
+    report = truncation_report(coverage, args.max_length, tokenizer.num_special_tokens_to_add(), model_max)
     if report["texts_measured"]:
         print(f"text length: median {report['median_tokens']} tokens, 95th percentile {report['p95_tokens']}; "
               f"{report['share_cut']:.1%} of the texts are cut to --max-length {args.max_length}")

@@ -104,12 +104,14 @@ def unknown_token_rate(
     )
 
 
-def truncation_report(coverage: Coverage, max_length: int, special_tokens: int = 2) -> dict:
+def truncation_report(coverage: Coverage, max_length: int, special_tokens: int = 2,
+                      model_max_length: int | None = 512) -> dict:
     """How long the texts are in tokens, and the share that ``max_length`` cuts.
 
     ``special_tokens`` is what the tokenizer adds to each text ([CLS] and [SEP] for BERT:
-    ``tokenizer.num_special_tokens_to_add()``). ``warning`` is a sentence when more than
-    :data:`MAX_CUT_SHARE` of the texts are cut, else ``None``.
+    ``tokenizer.num_special_tokens_to_add()``); ``model_max_length`` the most the model reads
+    (512 for BERT-style encoders; ``None``: no limit known). ``warning`` is a sentence when more
+    than :data:`MAX_CUT_SHARE` of the texts are cut, with the remedy, else ``None``.
 
     >>> from llmstart.models import load_tokenizer
     >>> tok = load_tokenizer("minilm")
@@ -133,8 +135,13 @@ def truncation_report(coverage: Coverage, max_length: int, special_tokens: int =
         report["warning"] = (
             f"{cut:.1%} of the texts are longer than --max-length {max_length} tokens (median "
             f"{report['median_tokens']}, 95th percentile {report['p95_tokens']}): the model reads only their "
-            f"first {max_length} tokens, the TF-IDF baseline reads them whole. A larger --max-length reads more "
-            "(the time per step grows about in proportion; 512 is the most a BERT-style model reads).")
+            f"first {max_length} tokens, the TF-IDF baseline reads them whole. ")
+        if model_max_length is None or max_length < model_max_length:
+            most = f"up to {model_max_length}, the most this model reads" if model_max_length else "as the model allows"
+            report["warning"] += f"A larger --max-length ({most}) reads more, at a longer time per step."
+        else:
+            report["warning"] += (f"{model_max_length} is the most this model reads: split long texts into passages "
+                                  "and label those, or use a model that reads longer texts.")
     return report
 
 
