@@ -93,7 +93,8 @@ def run_warnings(history, epochs_cap: int) -> list[str]:
 
 def prediction_warnings(gold: Sequence[int], pred: Sequence[int], label_names: Sequence[str],
                         min_rows: int = 5) -> list[str]:
-    """A warning when the model never predicts a label that has ``min_rows`` or more test rows.
+    """A warning when the model never predicts a label that has ``min_rows`` or more test rows, or
+    gives every text one label that is not the majority (a collapsed run, another remedy).
 
     On imbalanced data a model that answers the common label nearly always can match the
     baseline's accuracy and still be useless for the rare labels, which are often the point.
@@ -102,6 +103,13 @@ def prediction_warnings(gold: Sequence[int], pred: Sequence[int], label_names: S
     the model never predicts 'negative' on the test set (6 rows) and the most common label, 'neutral', is 73% of it: accuracy hides this, so compare macro-F1 and the per-class report; more examples of the rare labels help most, and --class-weights balanced makes them count more in training (it trades accuracy for their recall).
     """
     support = [sum(1 for g in gold if g == i) for i in range(len(label_names))]
+    if gold and len(set(pred)) == 1 and sum(n >= min_rows for n in support) >= 2:
+        only = pred[0]
+        if support[only] / len(gold) < 0.5:  # not the majority label: not imbalance, a failed run
+            return [f"the model gives every test text the same label, {label_names[only]!r} ({support[only]} of "
+                    f"{len(gold)} rows): it did not learn the task (training collapsed). Read the per-epoch "
+                    "validation table, and train again with a lower --lr (half the one printed, or --lr-search) "
+                    "or with --precision fp32."]
     never = [i for i in range(len(label_names)) if support[i] >= min_rows and i not in set(pred)]
     if not never or not gold:
         return []

@@ -25,3 +25,14 @@ def test_a_run_that_peaks_first_is_warned_about_and_the_kept_step_said():
                        {"step": 30, "epoch": 3, "loss": 0.5}], stopped_early=True)
     assert any("first evaluation" in w for w in run_warnings(h, epochs_cap=10))
     assert kept_step_line(h).startswith("kept step 10 (epoch 1 of 3), not the last step 30")
+
+
+def test_one_label_for_every_text_is_called_a_collapsed_run_unless_it_is_the_majority():
+    """BBC at --max-length 512 (session 6) ended with one topic for all 426 test articles: that is a
+    failed run, and the imbalance advice (--class-weights) would send the user the wrong way."""
+    gold = [0, 1, 2, 3, 4] * 10
+    (warning,) = prediction_warnings(gold, [2] * 50, ["business", "entertainment", "politics", "sport", "tech"])
+    assert "every test text the same label, 'politics' (10 of 50 rows)" in warning
+    assert "--lr" in warning and "--class-weights" not in warning
+    (majority,) = prediction_warnings([0] * 40 + [1] * 10, [0] * 50, ["neutral", "negative"])  # imbalance
+    assert "--class-weights balanced" in majority and "collapsed" not in majority
