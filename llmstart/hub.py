@@ -37,6 +37,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+#: Tokens kept per text unless told otherwise: what `train` reads by default, and what `predict`
+#: and `serve` read from a folder that does not say how it was trained.
+DEFAULT_MAX_LENGTH = 128
 DEFAULT_CAUSAL_LM = "HuggingFaceTB/SmolLM2-135M-Instruct"
 TRUE_VALUES = {"1", "true", "yes", "on"}
 

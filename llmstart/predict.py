@@ -20,12 +20,10 @@ import numpy as np
 import torch
 
 from llmstart.files import ADAPTER_INFO
+from llmstart.hub import DEFAULT_MAX_LENGTH
 
 __all__ = ["ADAPTER_INFO", "DEFAULT_MAX_LENGTH", "TextClassifier", "batch_logits", "load_lora_classifier",
            "trained_max_length"]
-
-#: Tokens kept per text when nothing else says: what ``llmstart train`` reads by default.
-DEFAULT_MAX_LENGTH = 128
 
 
 def trained_max_length(folder: str | Path) -> int:

@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from llmstart.hub import DEFAULT_MAX_LENGTH
+
 
 def add_parser(sub) -> None:
     """Register ``predict`` and its options (every default shown by ``--help``)."""
@@ -30,7 +32,7 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass")
     p.add_argument("--max-length", type=int, default=None,
                    help="tokens kept per text (default %(default)s: what train used, from the model folder's metrics.json; "
-                        "128 without one)")
+                        f"{DEFAULT_MAX_LENGTH} without one)")
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                    help="auto: bf16 where the hardware does it natively (2x faster with MiniLM on such a CPU; "
                         "labels rarely differ from fp32), else fp32")

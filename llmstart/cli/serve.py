@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from llmstart.hub import DEFAULT_MAX_LENGTH
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``serve`` and its options."""
@@ -35,7 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-body-bytes", type=int, default=1_000_000, help="largest request body")
     p.add_argument("--max-length", type=int, default=None,
                    help="tokens kept per text (default %(default)s: what train used, from the model folder's metrics.json; "
-                        "128 without one)")
+                        f"{DEFAULT_MAX_LENGTH} without one)")
     p.add_argument("--drift-window", type=int, default=500,
                    help="live predictions the drift check compares with the reference in serving.json")
     p.add_argument("--log-level", default="warning")

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from llmstart.hub import DEFAULT_ENCODER
+from llmstart.hub import DEFAULT_ENCODER, DEFAULT_MAX_LENGTH
 
 
 def _auto(kind):
@@ -56,7 +56,7 @@ def add_parser(sub) -> None:
     data.add_argument("--check-only", action="store_true", help="check and split the data, fit the baseline, stop")
     model = t.add_argument_group("model")
     model.add_argument("--model", default=DEFAULT_ENCODER, help="pre-trained encoder: Hub id, alias or folder")
-    model.add_argument("--max-length", type=int, default=128, help="tokens kept per text")
+    model.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="tokens kept per text")
     model.add_argument("--allow-unknown-tokens", action="store_true",
                        help="train even when the tokenizer maps over 5%% of the training text to its "
                             "unknown token (it cannot read it: the model would fit noise)")
