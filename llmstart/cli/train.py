@@ -185,7 +185,7 @@ def check_tokenizer_reads(args: argparse.Namespace, splits) -> dict:
         try:
             coverage = check_coverage(splits.train.text, tokenizer, args.model)
         except TokenizerCoverageError as err:
-            raise TokenizerCoverageError(f"{err} To train anyway, pass --allow-unknown-tokens.") from None
+            raise TokenizerCoverageError(f"{args.data}: column {args.text_col!r}: {err} To train anyway, pass --allow-unknown-tokens.") from None
     print(f"tokenizer: {coverage.summary()}")
     report = truncation_report(coverage, args.max_length, tokenizer.num_special_tokens_to_add(), model_max)
     if report["texts_measured"]:
