@@ -197,9 +197,9 @@ def test_an_xlsx_workbook_is_read_and_the_output_names_the_sheet(tmp_path, capsy
 def test_an_xlsx_without_the_text_column_or_empty_or_a_missing_sheet_is_one_clear_line(tmp_path, capsys):
     raw = workbook(Tickets=TICKETS, Notes=pd.DataFrame({"note": ["read me first"]}), Empty=pd.DataFrame())
     line = check(tmp_path, capsys, "labels.xlsx", raw)  # the default columns are not there
-    assert "no column 'text'" in line and "'message'" in line and "(read sheet 'Tickets' (the first of 3" in line
+    assert "no column 'text'" in line and "'message'" in line and "; read sheet 'Tickets' (the first of 3" in line
     line = check(tmp_path, capsys, "labels.xlsx", raw, "--sheet", "Notes", "--text-col", "message")
-    assert "no column 'message'" in line and "read sheet 'Notes' (number 2 of 3" in line
+    assert "no column 'message'" in line and "; read sheet 'Notes' (number 2 of 3" in line
     line = check(tmp_path, capsys, "labels.xlsx", raw, "--sheet", "Empty")
     assert "sheet 'Empty'" in line and "is empty" in line and "pick one with --sheet NAME" in line
     line = check(tmp_path, capsys, "labels.xlsx", raw, "--sheet", "Sheet9")

@@ -111,7 +111,7 @@ def load_training_data(args: argparse.Namespace):
         try:
             validate_frame(raw, args.text_col, args.label_col, source=source, min_per_label=3)
         except DataValidationError as err:  # say which sheet (or encoding) the columns were looked for in
-            raise DataValidationError(f"{err} (read {read_as})" if read_as else str(err)) from None
+            raise DataValidationError(f"{err}; read {read_as}" if read_as else str(err)) from None
         df = load_data(raw, text_col=args.text_col, label_col=args.label_col)
     else:
         df = load_data(source, text_col=args.text_col, label_col=args.label_col, encoding=args.encoding)
