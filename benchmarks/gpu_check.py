@@ -7,12 +7,12 @@ hands its time to the next). Each step runs in its own process with its own time
 that fails or runs out of time is recorded (its error, or "not checked: why") and the next starts.
 
   1. doctor      20 s  `llmstart doctor`: device, compute capability, bf16, memory, versions
-  2. tests       85 s  pytest -m gpu (tests/test_gpu.py): fit in bf16 and in fp16 with loss scaling
+  2. tests       90 s  pytest -m gpu (tests/test_gpu.py): fit in bf16 and in fp16 with loss scaling
                        against the CPU run's accuracy, exact resume on CUDA, a GPU-trained model on
                        CPU, the service with its model on CUDA, `llmstart serve` on the GPU machine
   3. benchmark  125 s  benchmarks/train_throughput.py: fit vs Trainer (default; grouped + bf16) vs the
                        naive loop, samples/s and test accuracy, 8,000 tweets, 2 runs each
-  4. full_data  150 s  `llmstart train` on all 38,158 tweets (the run a CPU cannot afford) against the
+  4. full_data  145 s  `llmstart train` on all 38,158 tweets (the run a CPU cannot afford) against the
                        quick profile (100 per label), on the same test rows, paired bootstrap
   5. notebooks  155 s  notebooks 00 02 05 06 04 top to bottom (`tools/course.py time --gpu`): their
                        seconds into notebooks/course.yml gpu_seconds, then the README table
@@ -54,9 +54,9 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "gpu_check.json"
 # name, what the row checks, its share of the budget (seconds of the default 570)
 STEPS = [
     ("doctor", "llmstart doctor: device, capability, bf16, versions", 20),
-    ("tests", "GPU tests: bf16/fp16 fit vs CPU, resume, GPU model on CPU, serve", 85),
+    ("tests", "GPU tests: bf16/fp16 fit vs CPU, resume, GPU model on CPU, serve", 90),
     ("benchmark", "make benchmark on the GPU: fit vs Trainer vs naive loop", 125),
-    ("full_data", "full-data fine-tune (all 38,158 tweets) vs the quick profile", 150),
+    ("full_data", "full-data fine-tune (all 38,158 tweets) vs the quick profile", 145),
     ("notebooks", "notebooks 00 02 04 05 06 top to bottom: gpu_seconds", 155),
     ("multi_gpu", "multi-GPU route: accelerate launch through tests/ddp_run.py", 35),
 ]

@@ -176,8 +176,8 @@ def step_benchmark(ctx: Context) -> dict:
 
     out = ctx.work / "throughput.json"
     if ctx.dry:
-        runners, sizes = [THROUGHPUT_RUNNERS[0], THROUGHPUT_RUNNERS[-1]], ["--train", "32", "--test", "16",
-                                                                            "--max-length", "16", "--batch", "16"]
+        runners, sizes = THROUGHPUT_RUNNERS[:1], ["--train", "32", "--test", "16", "--max-length", "16",
+                                                  "--batch", "16"]
     else:
         runners, sizes = THROUGHPUT_RUNNERS, ["--train", "8000", "--test", "600", "--repeats", "2"]
     ran = run([PY, "benchmarks/train_throughput.py", "--runners", *runners, *sizes, "--json", str(out)],
@@ -265,7 +265,7 @@ def step_full_data(ctx: Context) -> dict:
     if ctx.dry:
         base, csv = tiny_model_and_data(ctx)
         data, quick_per_label = str(csv), 20
-        extra = ["--model", str(base), "--epochs", "2", "--max-length", "32"]
+        extra = ["--model", str(base), "--epochs", "2", "--lr", "2e-3", "--max-length", "32"]
     else:
         data, quick_per_label, extra = "tweet_sentiment", 100, []
     train = [PY, "-m", "llmstart", "train", "--data", data, *extra, "--no-progress"]
