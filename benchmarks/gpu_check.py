@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps and out.exists():
         last = json.loads(out.read_text(encoding="utf-8"))
         if last.get("dry_run") == args.dry_run:
-            earlier = {r["step"]: {**r, "from_run": last.get("started_utc")} for r in last.get("rows", [])}
+            earlier = {r["step"]: {**r, "from_run": r.get("from_run") or last.get("started_utc")}
+                       for r in last.get("rows", [])}
     chosen = [s for s in STEPS if not args.steps or s[0] in args.steps]
     scale = budget / sum(s[2] for s in chosen)
     deadline = tic + budget
