@@ -215,8 +215,8 @@ def cli_splits(data: str, quick_per_label: int):
     ``--max-per-label`` (the same code)."""
     from llmstart.cli.train import load_training_data, split_data
 
-    args = argparse.Namespace(data=data, text_col="text", label_col="label", encoding="utf-8", sep=None, sheet=None,
-                              val_size=0.1, test_size=0.2, seed=0, max_per_label=None)
+    args = argparse.Namespace(data=data, text_col="text", label_col="label", encoding="utf-8", sep=None,
+                              sheet=None, val_size=0.1, test_size=0.2, seed=0, max_per_label=None)
     df = load_training_data(args)
     return split_data(df, args), split_data(df, argparse.Namespace(**{**vars(args), "max_per_label": quick_per_label}))
 
