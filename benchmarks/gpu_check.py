@@ -3,8 +3,9 @@
 Needs: a machine with a CUDA GPU (one is enough), the repository with the virtual environment of
 `make install` (the offline models and data are installed packages: no network is used). Takes
 about 9.5 minutes (--budget 560 s, shared between the steps in the proportions below, leaving a
-margin under 10 minutes; a step that ends early hands its time to the next). Each step runs in its own process with its own time budget: a step
-that fails or runs out of time is recorded (its error, or "not checked: why") and the next starts.
+margin under 10 minutes; a step that ends early hands its time to the next). Each step runs in
+its own process with its own time budget: a step that fails or runs out of time is recorded (its
+error, or "not checked: why") and the next starts.
 
   1. doctor      20 s  `llmstart doctor`: device, compute capability, bf16, memory, versions
   2. tests       90 s  pytest -m gpu (tests/test_gpu.py): fit in bf16 and in fp16 with loss scaling

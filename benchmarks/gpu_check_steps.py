@@ -120,7 +120,8 @@ def step_doctor(ctx: Context) -> dict:
     summary = (f"{where}; fit's default precision {report['precision']}; torch {report['packages']['torch']} "
                f"(CUDA {facts['torch_cuda']}, cuDNN {facts['cudnn']}), transformers "
                f"{report['packages']['transformers']}, accelerate {report['packages']['accelerate']}; "
-               + (f"MISSING offline: {', '.join(missing)}" if missing else "every offline model and data set installed"))
+               + (f"MISSING offline: {', '.join(missing)}" if missing
+                  else "every offline model and data set installed"))
     good = code == 0 and not missing and (ctx.dry or report["device"] == "cuda")
     return {"status": "ok" if good else "failed", "summary": summary, "details": facts}
 
