@@ -72,6 +72,7 @@ def test_too_few_rows_keep_t_1_and_enough_evidence_fits_a_bounded_t():
     assert many["cv"]["low"] > 0 and "cross-validation" in many["reason"]
     extreme = choose_temperature(*overconfident(400, 0.5, 40.0, seed=3))  # unbounded it would be ~40
     assert extreme["temperature"] == pytest.approx(TEMPERATURE_BOUNDS[1], rel=1e-3)
+    assert "at the edge of [0.5, 5]" in extreme["reason"]
 
 
 def test_a_fit_that_does_not_help_held_out_rows_keeps_t_1():

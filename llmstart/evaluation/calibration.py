@@ -151,8 +151,10 @@ def choose_temperature(logits: np.ndarray, y: np.ndarray, *, bounds: tuple[float
     out["cv"] = {"folds": min(folds, n), "mean_gain": float(gain.mean()), "low": float(gain.mean() - half),
                  "high": float(gain.mean() + half)}
     if out["cv"]["low"] > 0:
+        edge = (f" (at the edge of [{bounds[0]:g}, {bounds[1]:g}]: the data asked for more)"
+                if min(abs(fitted - b) / b for b in bounds) < 1e-3 else "")
         out.update(temperature=fitted, kept="fitted",
-                   reason=f"fitted T = {fitted:.2f} on {n} validation rows ({errors} wrong): it lowers the "
+                   reason=f"fitted T = {fitted:.2f}{edge} on {n} validation rows ({errors} wrong): it lowers the "
                           f"held-out log-loss in {out['cv']['folds']}-fold cross-validation by "
                           f"{out['cv']['mean_gain']:.3f} [{out['cv']['low']:.3f}, {out['cv']['high']:.3f}]")
     else:
