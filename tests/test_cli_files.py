@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import string
 
 import pandas as pd
@@ -10,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmstart.cli import main
-from llmstart.data import DataValidationError, load_data, read_table, validate_frame
+from llmstart.data import DataValidationError, load_data, read_table, split_frame, validate_frame
 
 
 def check(tmp_path, capsys, name: str, content: bytes | str, *extra: str) -> str:
@@ -110,3 +112,115 @@ def test_random_small_csvs_pass_or_fail_in_one_clear_line(tmp_path, capsys, raw)
     if code == 2:
         lines = out.err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and "random.csv" in lines[0], out.err
+
+
+# --------------------------------------------------------------- files users actually have (issue 23)
+
+EMOJI = ["🙂👍", "😡👎", "🎉🔥", "😢💔"]
+
+
+def passes(tmp_path, capsys, name: str, content: bytes | str, *extra: str) -> str:
+    """Run `train --check-only` on a file that must pass; return what it printed."""
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    code = main(["train", "--data", str(path), "--out", str(tmp_path / "o"), "--check-only", *extra])
+    out = capsys.readouterr()
+    assert code == 0 and "Traceback" not in out.err, out.err
+    return out.out
+
+
+def test_texts_ending_in_emoji_train_and_the_emoji_are_said_to_be_ignored(tmp_path, capsys):
+    """84 short English tickets, each ending in two emoji: 11 % of the tokens are [UNK], every word is read."""
+    rows = [f"ticket {i} the delivery was {'late' if i % 2 else 'fast'} again {EMOJI[i % 4]}" for i in range(84)]
+    content = "text,label\n" + "".join(f"{t},{'ab'[i % 2]}\n" for i, t in enumerate(rows))
+    out = passes(tmp_path, capsys, "tickets.csv", content)
+    line = next(x for x in out.splitlines() if x.startswith("tokenizer: "))
+    assert "on emoji or symbols only" in line and "ignored" in line and "every word is readable" in line
+
+
+def test_emoji_do_not_hide_an_unreadable_language(tmp_path, capsys):
+    content = "text,label\n" + "".join(f"这个{'很好' if i % 2 else '太差'}了{i} {EMOJI[i % 4]},{'ab'[i % 2]}\n"
+                                       for i in range(40))
+    line = check(tmp_path, capsys, "reviews.csv", content)
+    assert "cannot read this text" in line and "mostly CJK" in line and "emoji or symbols alone not counted" in line
+
+
+EXCEL_TEXT = "text\tlabel\r\n" + "".join(f"text number {i}, with a comma\t{'ab'[i % 2]}\r\n" for i in range(20))
+
+
+@pytest.mark.parametrize("name, raw, read_as", [
+    ("unicode.txt", codecs.BOM_UTF16_LE + EXCEL_TEXT.encode("utf-16-le"), "UTF-16 text (byte-order mark), tab"),
+    ("unicode_be.txt", codecs.BOM_UTF16_BE + EXCEL_TEXT.encode("utf-16-be"), "UTF-16 text (byte-order mark), tab"),
+    ("unicode.csv", codecs.BOM_UTF16_LE + EXCEL_TEXT.encode("utf-16-le"), "UTF-16 text (byte-order mark), tab"),
+    ("excel.csv", codecs.BOM_UTF8 + GOOD.encode(), None),  # Excel's "CSV UTF-8"
+])
+def test_a_byte_order_mark_decides_the_encoding_and_utf16_the_separator(tmp_path, capsys, name, raw, read_as):
+    """Excel's "Unicode Text" export is UTF-16 LE with a BOM, tab-separated, \\r\\n line ends."""
+    out = passes(tmp_path, capsys, name, raw)
+    assert (f"read: {tmp_path / name}: {read_as}" in out) if read_as else "read: " not in out
+    df = read_table(tmp_path / name)
+    assert df.columns.tolist() == ["text", "label"] and len(df) == 20
+    assert df.text.iloc[3] in {"text number 3, with a comma", "text number 3"} and df.label.iloc[3] == "b"
+
+
+def test_utf16_without_a_byte_order_mark_names_the_encoding_to_pass(tmp_path, capsys):
+    line = check(tmp_path, capsys, "nobom.txt", EXCEL_TEXT.encode("utf-16-le"))
+    assert "UTF-16 text without a byte-order mark. Pass --encoding utf-16-le" in line and "CSV UTF-8" in line
+    passes(tmp_path, capsys, "nobom.txt", EXCEL_TEXT.encode("utf-16-le"), "--encoding", "utf-16-le", "--sep", "tab")
+
+
+def workbook(**sheets: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, df in sheets.items():
+            df.to_excel(writer, sheet_name=name, index=False)
+    return buffer.getvalue()
+
+
+TICKETS = pd.DataFrame({"message": [f"ticket number {i} about {'billing' if i % 2 else 'login'}" for i in range(30)],
+                        "team": ["billing" if i % 2 else "accounts" for i in range(30)]})
+
+
+def test_an_xlsx_workbook_is_read_and_the_output_names_the_sheet(tmp_path, capsys):
+    raw = workbook(Tickets=TICKETS, Notes=pd.DataFrame({"note": ["read me first"]}))
+    out = passes(tmp_path, capsys, "labels.xlsx", raw, "--text-col", "message", "--label-col", "team")
+    assert "sheet 'Tickets' (the first of 2: ['Tickets', 'Notes']; pick another with --sheet NAME)" in out
+    assert "'train': 21" in out  # all 30 rows: 21 / 3 / 6
+    by_name = passes(tmp_path, capsys, "labels.xlsx", raw, "--text-col", "message", "--label-col", "team",
+                     "--sheet", "Tickets")
+    assert "sheet 'Tickets'" in by_name
+    single = passes(tmp_path, capsys, "one.xlsx", workbook(Data=TICKETS), "--text-col", "message",
+                    "--label-col", "team")
+    assert "read: " in single and "sheet 'Data'" in single and "--sheet" not in single
+
+
+def test_an_xlsx_without_the_text_column_or_empty_or_a_missing_sheet_is_one_clear_line(tmp_path, capsys):
+    raw = workbook(Tickets=TICKETS, Notes=pd.DataFrame({"note": ["read me first"]}), Empty=pd.DataFrame())
+    line = check(tmp_path, capsys, "labels.xlsx", raw)  # the default columns are not there
+    assert "no column 'text'" in line and "'message'" in line and "; read sheet 'Tickets' (the first of 3" in line
+    line = check(tmp_path, capsys, "labels.xlsx", raw, "--sheet", "Notes", "--text-col", "message")
+    assert "no column 'message'" in line and "; read sheet 'Notes' (number 2 of 3" in line
+    line = check(tmp_path, capsys, "labels.xlsx", raw, "--sheet", "Empty")
+    assert "sheet 'Empty'" in line and "is empty" in line and "pick one with --sheet NAME" in line
+    line = check(tmp_path, capsys, "labels.xlsx", raw, "--sheet", "Sheet9")
+    assert "no sheet 'Sheet9'; its sheets are ['Tickets', 'Notes', 'Empty']" in line
+    assert "--sheet" in check(tmp_path, capsys, "plain.csv", GOOD, "--sheet", "Tickets")
+    assert "not a readable Excel workbook" in check(tmp_path, capsys, "fake.xlsx", GOOD)
+
+
+@pytest.mark.parametrize("rare", [3, 4])
+def test_a_label_with_exactly_three_texts_lands_in_every_split(tmp_path, capsys, rare):
+    """The check asks for 3 distinct texts per label; 3 are enough for the split too."""
+    content = GOOD + "".join(f"rare text {i},c\n" for i in range(rare))
+    out = passes(tmp_path, capsys, "rare3.csv", content)
+    assert "3 labels ['a', 'b', 'c']" in out
+    splits = split_frame(load_data(tmp_path / "rare3.csv"), seed=0)
+    assert (splits.label_counts().loc["c"] >= 1).all() and splits.label_counts().loc["c"].sum() == rare
+    two = check(tmp_path, capsys, "rare2.csv", GOOD + "rare text 1,c\nrare text 2,c\n")
+    assert "'c' (2) have fewer than 3 distinct texts" in two
+
+
+def test_the_smallest_table_the_check_accepts_also_splits(tmp_path, capsys):
+    """Two labels with 3 texts each: too few rows for scikit-learn's stratified split, split per label."""
+    out = passes(tmp_path, capsys, "six.csv", "text,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(6)))
+    assert "{'train': 2, 'val': 2, 'test': 2}" in out and "each label was split on its own" in out

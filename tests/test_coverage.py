@@ -89,3 +89,36 @@ def test_truncation_advice_depends_on_what_the_model_can_read(tokenizer):
     few_long = unknown_token_rate(["word " * 300] + ["short text"] * 10, tokenizer)
     assert truncation_report(few_long, max_length=128)["warning"] is None  # 1 of 11 (9 %) cut: under 10 %
     assert truncation_report(unknown_token_rate([], tokenizer), max_length=128)["share_cut"] == 0.0
+
+
+def test_emoji_and_symbols_are_counted_apart_and_ignored(tokenizer):
+    """Tickets ending in two emoji: 1 unknown token in 8, yet every word is read; the check passes."""
+    texts = [f"order {i} arrived late again 🙄😡" for i in range(84)]
+    coverage = check_coverage(texts, tokenizer)
+    assert coverage.unknown_rate > MAX_UNKNOWN_RATE  # what the old token count refused
+    assert coverage.unknown_symbols == 84 and coverage.unknown_words == 0 and coverage.unknown_word_rate == 0
+    assert "84 on emoji or symbols only, e.g. '🙄😡' (ignored" in coverage.summary()
+    assert "every word is readable" in coverage.summary()
+    stars = check_coverage(["5 ★★★★★ would buy again ©", "1 ★ never again ™"], tokenizer)
+    assert stars.unknown_words == 0 and stars.words == 7  # digits and letters make words; ★ © ™ do not
+
+
+def test_chinese_is_still_stopped_and_named_whatever_emoji_it_holds(tokenizer):
+    texts = [t + " 😀🎉" for t in CHINESE]
+    coverage = unknown_token_rate(texts, tokenizer)
+    assert coverage.unknown_word_rate > 0.5 and coverage.main_script == "CJK" and coverage.unknown_symbols == 3
+    with pytest.raises(TokenizerCoverageError) as info:
+        check_coverage(texts, tokenizer, "minilm")
+    message = str(info.value)
+    assert "88% of the 32 words in 3 texts contain characters it cannot read, mostly CJK" in message
+    assert "3 unknown token(s) on emoji or symbols alone not counted" in message and "bert-base-chinese" in message
+
+
+def test_a_word_with_an_emoji_glued_to_it_counts_and_the_message_says_put_a_space(tokenizer):
+    """WordPiece maps 'great😀' whole to [UNK]: the model loses the word, though it reads 'great'."""
+    glued = unknown_token_rate(["great😀 service", "fast delivery"], tokenizer)
+    assert glued.glued == 1 and glued.unknown_words == 1 and glued.main_script == ""
+    assert "only because an emoji or symbol is attached, e.g. 'great😀'" in glued.summary()
+    with pytest.raises(TokenizerCoverageError, match=r"1 of them only because an emoji.*Put a space before emoji"):
+        check_coverage(["great😀 service", "fast delivery"], tokenizer)
+    assert check_coverage(ENGLISH * 20 + ["great😀 service"], tokenizer).glued == 1  # a few: under the limit

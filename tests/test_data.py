@@ -103,8 +103,14 @@ def test_non_utf8_file_names_line_and_fix(tmp_path):
 def test_missing_file_and_bad_suffix(tmp_path):
     with pytest.raises(DataValidationError, match="no such file"):
         read_table(tmp_path / "nope.csv")
-    p = write(tmp_path, "d.xlsx", "x")
-    with pytest.raises(DataValidationError, match="unsupported file type '.xlsx'"):
+    p = write(tmp_path, "d.docx", "x")
+    with pytest.raises(DataValidationError, match="unsupported file type '.docx'"):
+        read_table(p)
+    p = write(tmp_path, "d.xlsx", "x")  # read as a workbook now; text renamed .xlsx is not one
+    with pytest.raises(DataValidationError, match="not a readable Excel workbook.*save it again as .xlsx"):
+        read_table(p)
+    p = write(tmp_path, "old.xls", "x")
+    with pytest.raises(DataValidationError, match="save it as .xlsx"):
         read_table(p)
 
 

@@ -44,12 +44,14 @@ def add_parser(sub) -> None:
                        description=__doc__.split("\n\n")[1].replace("\n", " "),
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     data = t.add_argument_group("data")
-    data.add_argument("--data", required=True, help="file (.csv .tsv .jsonl .parquet) or course corpus name")
+    data.add_argument("--data", required=True, help="file (.csv .tsv .jsonl .parquet .xlsx) or course corpus name")
     data.add_argument("--text-col", default="text", help="column holding the text")
     data.add_argument("--label-col", default="label", help="column holding the label")
     data.add_argument("--encoding", default="utf-8", help="text encoding of the file (e.g. cp1252, latin-1)")
     data.add_argument("--sep", default=None, help="CSV separator (default: ',' for .csv, tab for .tsv; "
                       "'tab' or ';' for others)")
+    data.add_argument("--sheet", default=None, help="sheet of an .xlsx workbook, by name or position "
+                      "(default: the first)")
     data.add_argument("--val-size", type=float, default=0.1, help="share of rows for validation (model choice)")
     data.add_argument("--test-size", type=float, default=0.2, help="share of rows for the test")
     data.add_argument("--max-per-label", type=int, default=None, help="subsample each label (quick runs)")
@@ -58,8 +60,8 @@ def add_parser(sub) -> None:
     model.add_argument("--model", default=DEFAULT_ENCODER, help="pre-trained encoder: Hub id, alias or folder")
     model.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="tokens kept per text")
     model.add_argument("--allow-unknown-tokens", action="store_true",
-                       help="train even when the tokenizer maps over 5%% of the training text to its "
-                            "unknown token (it cannot read it: the model would fit noise)")
+                       help="train even when over 5%% of the training words hold characters the tokenizer "
+                            "maps to its unknown token (it cannot read them: the model would fit noise)")
     model.add_argument("--lora", action="store_true", help="train LoRA adapters + head only; saves a small folder")
     model.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
     run = t.add_argument_group("training (auto: chosen for the model and the data size, see llmstart.recipe)")
@@ -96,14 +98,20 @@ def load_training_data(args: argparse.Namespace):
 
     Returns the table with columns ``text`` and ``label`` (the user's columns renamed).
     """
-    from llmstart.data import load_data, read_table, validate_frame
+    from llmstart.data import DataValidationError, load_data, read_table, validate_frame
     from llmstart.data.read import TABLE_SUFFIXES
 
     source = str(args.data)
     path = Path(source)
     if path.suffix.lower() in TABLE_SUFFIXES or path.exists():
-        raw = read_table(path, encoding=args.encoding, sep=args.sep)
-        validate_frame(raw, args.text_col, args.label_col, source=source, min_per_label=3)
+        raw = read_table(path, encoding=args.encoding, sep=args.sep, sheet=getattr(args, "sheet", None))
+        read_as = raw.attrs.get("read_as")
+        if read_as:
+            print(f"read: {source}: {read_as}")
+        try:
+            validate_frame(raw, args.text_col, args.label_col, source=source, min_per_label=3)
+        except DataValidationError as err:  # say which sheet (or encoding) the columns were looked for in
+            raise DataValidationError(f"{err}; read {read_as}" if read_as else str(err)) from None
         df = load_data(raw, text_col=args.text_col, label_col=args.label_col)
     else:
         df = load_data(source, text_col=args.text_col, label_col=args.label_col, encoding=args.encoding)
@@ -126,6 +134,8 @@ def split_data(df, args: argparse.Namespace):
             f"train/validation/test split ({err}). Add rows, or raise --val-size/--test-size.") from None
     print(f"data: {args.data}: {splits.sizes()}, {len(splits.label_names)} labels {splits.label_names}, "
           f"{splits.report['duplicates_dropped']} duplicate texts dropped")
+    if splits.report.get("rare_labels"):
+        print(f"split: {splits.report['rare_labels']}")
     return splits
 
 
@@ -175,8 +185,8 @@ def check_tokenizer_reads(args: argparse.Namespace, splits) -> dict:
         try:
             coverage = check_coverage(splits.train.text, tokenizer, args.model)
         except TokenizerCoverageError as err:
-            raise TokenizerCoverageError(f"{err} To train anyway, pass --allow-unknown-tokens.") from None
-    print(f"tokenizer: {coverage.unknown_rate:.2%} unknown tokens on the training text")
+            raise TokenizerCoverageError(f"{args.data}: column {args.text_col!r}: {err} To train anyway, pass --allow-unknown-tokens.") from None
+    print(f"tokenizer: {coverage.summary()}")
     report = truncation_report(coverage, args.max_length, tokenizer.num_special_tokens_to_add(), model_max)
     if report["texts_measured"]:
         print(f"text length: median {report['median_tokens']} tokens, 95th percentile {report['p95_tokens']}; "

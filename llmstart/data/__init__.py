@@ -1,6 +1,7 @@
 """Data for text classification, in the order a run meets it: read → validate → split → batch.
 
-- :mod:`~llmstart.data.read`: :func:`read_table` (CSV/TSV/JSONL/Parquet, encoding checked)
+- :mod:`~llmstart.data.read`: :func:`read_table` (CSV/TSV/JSONL/Parquet/.xlsx, encoding checked)
+- :mod:`~llmstart.data.spreadsheet`: :func:`read_spreadsheet` (one sheet of an .xlsx workbook)
 - :mod:`~llmstart.data.validate`: :func:`validate_frame`, :class:`DataValidationError`
 - :mod:`~llmstart.data.load`: :func:`load_data` (a course corpus, a file, a DataFrame, a Hub id)
 - :mod:`~llmstart.data.split`: :func:`split_frame` (stratified, de-duplicated), :class:`Splits`

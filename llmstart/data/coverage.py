@@ -5,6 +5,10 @@ WordPiece vocabularies). A model is blind to those positions: an English vocabul
 most Chinese characters into ``[UNK]``, and fine-tuning on such input fits noise without a
 word of warning. :func:`unknown_token_rate` measures the share on your own data;
 :func:`check_coverage` stops with a message that names a model able to read it.
+What decides is the share of *words* (letters or digits) holding a character the tokenizer
+cannot read: emoji and symbols (``😀🎉``, ``★``) are unknown to an English vocabulary too, but a
+support ticket that ends in two emoji is still English the model reads, so they are counted
+apart, said, and ignored.
 The same count gives each text's length in tokens: :func:`truncation_report` says how many
 texts ``max_length`` cuts (the model reads only their beginning; a TF-IDF baseline reads all).
 Byte-level tokenizers (GPT-2, Llama, SmolLM2) have no unknown token: any text becomes bytes.
@@ -13,12 +17,14 @@ Byte-level tokenizers (GPT-2, Llama, SmolLM2) have no unknown token: any text be
 from __future__ import annotations
 
 import random
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from llmstart.data.validate import DataValidationError
 
-#: The default limit for :func:`check_coverage`: above this share of unknown tokens, stop.
+#: The default limit for :func:`check_coverage`: above this share of unreadable words, stop.
 MAX_UNKNOWN_RATE = 0.05
 #: :func:`truncation_report` warns when more than this share of the texts is cut.
 MAX_CUT_SHARE = 0.10
@@ -42,13 +48,56 @@ class Coverage:
     characters: int
     tokens: int
     unknown: int
-    worst: list[str] = field(default_factory=list)  # the texts with the most unknown tokens
+    worst: list[str] = field(default_factory=list)  # the texts with the most unreadable words
     lengths: list[int] = field(default_factory=list)  # tokens in each text measured
+    words: int = 0  # words holding a letter or digit (the tokenizer's own word split)
+    unknown_words: int = 0  # of those, words the tokenizer maps to its unknown token (glued included)
+    unknown_symbols: int = 0  # unknown tokens on emoji, symbols or punctuation only: ignored
+    glued: int = 0  # unknown words readable once an attached emoji or symbol goes ("great😀")
+    scripts: dict[str, int] = field(default_factory=dict)  # script -> letters in unreadable words
+    examples: dict[str, str] = field(default_factory=dict)  # kind -> one example of it
 
     @property
     def unknown_rate(self) -> float:
         """Share of the tokens that are the unknown token (0 when there are no tokens)."""
         return self.unknown / self.tokens if self.tokens else 0.0
+
+    @property
+    def unknown_word_rate(self) -> float:
+        """Share of the words (letters or digits) holding a character the tokenizer cannot read:
+        what :func:`check_coverage` limits (emoji and symbols not counted)."""
+        return self.unknown_words / self.words if self.words else 0.0
+
+    @property
+    def main_script(self) -> str:
+        """The script most of the unreadable letters are in (``"CJK"``, ``"HANGUL"``, ...), or ``""``."""
+        return max(self.scripts.items(), key=lambda kv: kv[1])[0] if self.scripts else ""
+
+    def summary(self) -> str:
+        """One line: the unknown tokens, and which kind they are (the ignored ones with why).
+
+        >>> from llmstart.models import load_tokenizer
+        >>> unknown_token_rate(["Thanks for the quick fix 😀🎉"], load_tokenizer("minilm")).summary()
+        "16.67% unknown tokens on the training text: 1 on emoji or symbols only, e.g. '😀🎉' (ignored: the model does not see them); every word is readable"
+        """
+        line = f"{self.unknown_rate:.2%} unknown tokens on the training text"
+        if not self.unknown:
+            return line
+        parts = []
+        if self.unknown_symbols:
+            parts.append(f"{self.unknown_symbols:,} on emoji or symbols only, e.g. {self.examples['symbol']!r} "
+                         "(ignored: the model does not see them)")
+        if self.glued:
+            parts.append(f"{self.glued:,} word(s) unreadable only because an emoji or symbol is attached, e.g. "
+                         f"{self.examples['glued']!r} (a space before the symbol lets the model read the word)")
+        if self.unknown_words > self.glued:
+            parts.append(f"{self.unknown_words - self.glued:,} word(s) with characters it cannot read, mostly "
+                         f"{self.main_script or 'unknown'}, e.g. {self.examples['word']!r}")
+        if self.unknown_words:
+            parts.append(f"{self.unknown_word_rate:.2%} of the words unreadable in all")
+        else:
+            parts.append("every word is readable")
+        return f"{line}: " + "; ".join(parts)
 
     @property
     def tokens_per_character(self) -> float:
@@ -85,15 +134,23 @@ def unknown_token_rate(
     0.0
     >>> round(unknown_token_rate(["这辆自动驾驶汽车太棒了"], tok).unknown_rate, 2)
     0.91
+    >>> c = unknown_token_rate(["这辆自动驾驶汽车太棒了", "great service 😀🎉"], tok)
+    >>> c.words, c.unknown_words, c.unknown_symbols, c.main_script
+    (13, 10, 1, 'CJK')
     """
     texts = [str(t) for t in texts]
     if max_texts is not None and len(texts) > max_texts:
         texts = random.Random(seed).sample(texts, max_texts)
     unk_id = tokenizer.unk_token_id
     # verbose=False: counting, not feeding the model, so a text longer than the model reads is fine
-    ids = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"] if texts else []
+    fast = bool(getattr(tokenizer, "is_fast", False)) and unk_id is not None and bool(texts)
+    encoded = tokenizer(texts, add_special_tokens=False, verbose=False,
+                        return_offsets_mapping=fast) if texts else {"input_ids": []}
+    ids = encoded["input_ids"]
     per_text = [sum(i == unk_id for i in row) if unk_id is not None else 0 for row in ids]
-    order = sorted(range(len(texts)), key=lambda i: per_text[i], reverse=True)
+    kinds = _word_kinds(texts, encoded, unk_id, tokenizer) if fast else _token_kinds(per_text, ids)
+    score = [(kinds["per_text"][i], per_text[i]) for i in range(len(texts))]
+    order = sorted(range(len(texts)), key=lambda i: score[i], reverse=True)
     return Coverage(
         texts=len(texts),
         characters=sum(len(t) for t in texts),
@@ -101,7 +158,62 @@ def unknown_token_rate(
         unknown=sum(per_text),
         worst=[texts[i] for i in order[:worst] if per_text[i] > 0],
         lengths=[len(row) for row in ids],
+        words=kinds["words"], unknown_words=kinds["unknown_words"], unknown_symbols=kinds["symbols"],
+        glued=kinds["glued"], scripts=kinds["scripts"], examples=kinds["examples"],
     )
+
+
+def _readable_char(c: str) -> bool:
+    """A letter, a combining mark or a digit: what words are made of (not emoji, symbols, punctuation)."""
+    return unicodedata.category(c)[0] in "LMN"
+
+
+def _script(c: str) -> str:
+    """The script of a letter, from its Unicode name: 'CJK', 'HANGUL', 'ARABIC', 'LATIN', ..."""
+    return unicodedata.name(c, "UNNAMED").split(" ")[0]
+
+
+def _token_kinds(per_text: list[int], ids: list) -> dict:
+    """Without offsets (a slow tokenizer): every unknown token counts as an unreadable word."""
+    return {"per_text": per_text, "words": sum(len(row) for row in ids), "unknown_words": sum(per_text),
+            "symbols": 0, "glued": 0, "scripts": {}, "examples": {"word": "?"} if sum(per_text) else {}}
+
+
+def _word_kinds(texts: list[str], encoded, unk_id: int, tokenizer) -> dict:
+    """Sort the words holding an unknown token into three kinds: emoji/symbols only (ignored),
+    letters readable once an attached symbol is removed (``great😀``), and unreadable letters."""
+    words = 0
+    symbols: list[str] = []
+    lettered: list[tuple[int, str]] = []  # (text index, word) for unknown words with letters or digits
+    for i, text in enumerate(texts):
+        spans: dict[int, list] = {}
+        for token, (start, end), word in zip(encoded["input_ids"][i], encoded["offset_mapping"][i],
+                                             encoded.word_ids(i), strict=True):
+            span = spans.setdefault(word if word is not None else -1 - start, [start, end, False])
+            span[0], span[1] = min(span[0], start), max(span[1], end)
+            span[2] = span[2] or token == unk_id
+        for start, end, unknown in spans.values():
+            word = text[start:end]
+            has_letters = any(_readable_char(c) for c in word)
+            words += has_letters
+            if unknown:
+                (lettered.append((i, word)) if has_letters else symbols.append(word))
+    letters_only = ["".join(c for c in w if _readable_char(c)) for _, w in lettered]
+    still = tokenizer(letters_only, add_special_tokens=False, verbose=False)["input_ids"] if letters_only else []
+    per_text = [0] * len(texts)
+    scripts: Counter = Counter()
+    examples = {"symbol": symbols[0]} if symbols else {}
+    glued = 0
+    for (i, word), letters, row in zip(lettered, letters_only, still, strict=True):
+        per_text[i] += 1
+        if unk_id in row:
+            scripts.update(_script(c) for c in letters if not c.isdigit())
+            examples.setdefault("word", word)
+        else:
+            glued += 1
+            examples.setdefault("glued", word)
+    return {"per_text": per_text, "words": words, "unknown_words": len(lettered), "symbols": len(symbols),
+            "glued": glued, "scripts": dict(scripts), "examples": examples}
 
 
 def truncation_report(coverage: Coverage, max_length: int, special_tokens: int = 2,
@@ -163,24 +275,38 @@ def check_coverage(
     texts: Sequence[str], tokenizer, model_name: str = "this model",
     max_unknown_rate: float = MAX_UNKNOWN_RATE, max_texts: int | None = 2000,
 ) -> Coverage:
-    """Measure :func:`unknown_token_rate`; raise :class:`TokenizerCoverageError` above the limit.
+    """Measure :func:`unknown_token_rate`; raise :class:`TokenizerCoverageError` when more than
+    ``max_unknown_rate`` of the words hold characters the tokenizer cannot read (emoji and
+    symbols are not counted: they do not make a language unreadable).
 
     >>> from llmstart.models import load_tokenizer
     >>> tok = load_tokenizer("minilm")
     >>> check_coverage(["Good coffee, fast delivery."], tok).unknown
     0
+    >>> check_coverage(["Good coffee 😀🎉"], tok).unknown_symbols  # 1 unknown token of 3, ignored
+    1
     >>> check_coverage(["质量很好，送货很快"], tok, "minilm")
     Traceback (most recent call last):
     ...
     llmstart.data.coverage.TokenizerCoverageError: minilm's tokenizer cannot read this text: ...
     """
     coverage = unknown_token_rate(texts, tokenizer, max_texts=max_texts)
-    if coverage.unknown_rate > max_unknown_rate:
-        example = coverage.worst[0] if coverage.worst else ""
+    if coverage.unknown_word_rate <= max_unknown_rate:
+        return coverage
+    share = f"{coverage.unknown_word_rate:.0%} of the {coverage.words:,} words in {coverage.texts:,} texts"
+    unk, note = f"its unknown token {tokenizer.unk_token!r}", f"limit {max_unknown_rate:.0%}"
+    if coverage.unknown_symbols:
+        note += f"; {coverage.unknown_symbols:,} unknown token(s) on emoji or symbols alone not counted"
+    if coverage.glued * 2 > coverage.unknown_words:  # mostly readable words with an emoji stuck to them
+        glued = coverage.examples["glued"]
         raise TokenizerCoverageError(
-            f"{model_name}'s tokenizer cannot read this text: {coverage.unknown_rate:.0%} of "
-            f"{coverage.tokens:,} tokens in {coverage.texts:,} texts are its unknown token "
-            f"{tokenizer.unk_token!r} (limit {max_unknown_rate:.0%}), e.g. {example[:40]!r} -> "
-            f"{tokenizer.tokenize(example)[:8]}. Training would fit noise. {suggest_model(texts)}"
-        )
-    return coverage
+            f"{model_name}'s tokenizer cannot read many words of this text: {share} become {unk} ({note}); "
+            f"{coverage.glued:,} of them only because an emoji or symbol is attached, e.g. {glued[:40]!r} -> "
+            f"{tokenizer.tokenize(glued)[:8]}. Put a space before emoji and symbols (or remove them) so the "
+            "model reads the words.")
+    example = coverage.worst[0] if coverage.worst else ""
+    script = f", mostly {coverage.main_script}" if coverage.main_script else ""
+    raise TokenizerCoverageError(
+        f"{model_name}'s tokenizer cannot read this text: {share} contain characters it cannot read{script} "
+        f"(they become {unk}; {note}), e.g. {example[:40]!r} -> {tokenizer.tokenize(example)[:8]}. Training would "
+        f"fit noise. {suggest_model(texts)}")

@@ -1,9 +1,10 @@
-"""Read a table from a file (CSV, TSV, JSONL/JSON, Parquet), checking its bytes first.
+"""Read a table from a file (CSV, TSV, JSONL/JSON, Parquet, Excel), checking its bytes first.
 
 Every problem a new user meets with a file ends in one :class:`DataValidationError` line that
 names the file and the flag that fixes it: an empty or binary file, text that is not in the
 expected encoding (``--encoding``), a CSV that uses another separator (``--sep``), a line with
-too many fields (quotes).
+too many fields (quotes). A byte-order mark decides the encoding: Excel's "Unicode Text" export
+(UTF-16 with a BOM, tab-separated) and "CSV UTF-8" (UTF-8 with a BOM) are read as they are.
 
 >>> import tempfile, os
 >>> p = os.path.join(tempfile.mkdtemp(), "d.csv")
@@ -24,16 +25,68 @@ from pathlib import Path
 
 import pandas as pd
 
+from llmstart.data.spreadsheet import EXCEL_SUFFIXES, read_spreadsheet
 from llmstart.data.validate import DataValidationError
 
-__all__ = ["read_table", "read_csv_chunks", "bare_carriage_returns", "check_bytes", "decode_text", "sniff_separator",
-           "TABLE_SUFFIXES"]
+__all__ = ["read_table", "read_csv_chunks", "bare_carriage_returns", "bom_encoding", "check_bytes", "decode_text",
+           "file_encoding", "sniff_separator", "TABLE_SUFFIXES"]
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet", *EXCEL_SUFFIXES)
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _BLOCK = 1 << 20
-BINARY = ("this looks like binary data (it contains NUL bytes), not text. Pass a CSV (UTF-8), TSV, JSONL "
-          "or Parquet file, or plain text with one text per line.")
+BINARY = ("this looks like binary data (it contains NUL bytes), not text. Pass a CSV (UTF-8), TSV, JSONL, "
+          "Parquet or .xlsx file, or plain text with one text per line.")
+#: Byte-order marks and the codec that reads (and drops) them; UTF-32 first (it starts like UTF-16 LE).
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def bom_encoding(start: bytes) -> str | None:
+    """The encoding a byte-order mark at the start of a file declares (``None``: no mark).
+
+    >>> bom_encoding("text\\tlabel".encode("utf-16")), bom_encoding(b"\\xef\\xbb\\xbftext"), bom_encoding(b"text")
+    ('utf-16', 'utf-8-sig', None)
+    """
+    return next((name for mark, name in BOMS if start.startswith(mark)), None)
+
+
+def _wide(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32"))
+
+
+def _utf16_without_bom(block: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when NUL bytes sit at every other position (ASCII text in UTF-16)."""
+    even, odd = block[0::2], block[1::2]
+    if len(block) < 8:
+        return None
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / max(1, len(odd))
+    if zeros_odd > 0.4 and zeros_even < 0.05:
+        return "utf-16-le"
+    if zeros_even > 0.4 and zeros_odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _binary_error(source: str, block: bytes) -> DataValidationError:
+    guess = _utf16_without_bom(block[:4096])
+    if guess:
+        return DataValidationError(
+            f"{source}: this looks like UTF-16 text without a byte-order mark. Pass --encoding {guess} "
+            f"(Python: encoding={guess!r}), or re-save it as 'CSV UTF-8' (Excel: File > Save As).")
+    return DataValidationError(f"{source}: {BINARY}")
+
+
+def file_encoding(path: str | Path, encoding: str = "utf-8") -> str:
+    """The encoding to read ``path`` with: the one its byte-order mark declares, else ``encoding``.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "d.txt")
+    >>> _ = open(p, "wb").write("text\\tlabel\\n".encode("utf-16"))
+    >>> file_encoding(p), file_encoding(p, "cp1252")
+    ('utf-16', 'utf-16')
+    """
+    with Path(path).open("rb") as f:
+        return bom_encoding(f.read(4)) or encoding
 
 
 def _is_utf8(encoding: str) -> bool:
@@ -68,8 +121,9 @@ def decode_text(raw: bytes, source: str = "standard input", encoding: str = "utf
     ...
     llmstart.data.validate.DataValidationError: standard input: not valid UTF-8 (byte 0x93 on line 1). Re-save it as UTF-8 (Excel: 'CSV UTF-8'; or iconv -f cp1252 -t utf-8), or pass its real encoding: --encoding cp1252 (Python: encoding='cp1252').
     """
-    if b"\x00" in raw[:_BLOCK] and not encoding.lower().startswith("utf-16"):
-        raise DataValidationError(f"{source}: {BINARY}")
+    encoding = bom_encoding(raw[:4]) or encoding
+    if b"\x00" in raw[:_BLOCK] and not _wide(encoding):
+        raise _binary_error(source, raw[:_BLOCK])
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as err:
@@ -99,12 +153,12 @@ def check_bytes(path: str | Path, encoding: str = "utf-8") -> None:
     if path.stat().st_size == 0:
         raise DataValidationError(f"{path}: the file is empty (0 bytes). Export the table again.")
     decoder = codecs.getincrementaldecoder(encoding)()
-    lines, utf16 = 1, encoding.lower().startswith("utf-16")
+    lines, wide = 1, _wide(encoding)
     with path.open("rb") as f:
         first = True
         while block := f.read(_BLOCK):
-            if first and b"\x00" in block and not utf16:
-                raise DataValidationError(f"{path}: {BINARY}")
+            if first and b"\x00" in block and not wide:
+                raise _binary_error(str(path), block)
             first = False
             try:
                 decoder.decode(block)
@@ -191,7 +245,7 @@ def bare_carriage_returns(path: str | Path, encoding: str = "utf-8") -> int:
     >>> bare_carriage_returns(p)
     1
     """
-    if encoding.lower().replace("_", "-").startswith("utf-16"):
+    if _wide(encoding):
         return 0
     bare, previous = 0, b""
     with Path(path).open("rb") as f:
@@ -203,13 +257,26 @@ def bare_carriage_returns(path: str | Path, encoding: str = "utf-8") -> int:
     return bare + len(previous)
 
 
-def _checked_csv(path: Path, sep: str | None, encoding: str) -> tuple[str, dict]:
-    """The separator and extra ``read_csv`` options for ``path``, after checking its bytes and separator."""
-    separator = _csv_sep(path, sep)
+def _checked_csv(path: Path, sep: str | None, encoding: str) -> tuple[str, dict, str]:
+    """The separator, extra ``read_csv`` options and encoding for ``path``, after checking its bytes
+    and separator. A UTF-16/32 file (Excel's "Unicode Text") without ``--sep`` gets the separator
+    its header uses (a tab, for Excel)."""
+    encoding = file_encoding(path, encoding)
     check_bytes(path, encoding)
+    separator = _csv_sep(path, sep)
+    if sep is None and _wide(encoding):
+        separator = sniff_separator(_first_line(path, encoding)) or separator
     _check_separator(path, separator, encoding)
     options = {"lineterminator": "\n"} if bare_carriage_returns(path, encoding) else {}
-    return separator, options
+    return separator, options, encoding
+
+
+def _described(df: pd.DataFrame, separator: str, encoding: str) -> pd.DataFrame:
+    """Note how a UTF-16/32 file was read in ``df.attrs["read_as"]`` (the CLI prints it)."""
+    if _wide(encoding):
+        df.attrs["read_as"] = (f"{encoding.upper()} text (byte-order mark), "
+                               f"{SEPARATORS.get(separator, repr(separator))}-separated")
+    return df
 
 
 def _strip_line_ending(df: pd.DataFrame, options: dict) -> pd.DataFrame:
@@ -236,7 +303,7 @@ def read_csv_chunks(path: str | Path, encoding: str = "utf-8", sep: str | None =
     [2, 2, 1]
     """
     path = _existing(path)
-    separator, options = _checked_csv(path, sep, encoding)
+    separator, options, encoding = _checked_csv(path, sep, encoding)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -256,11 +323,15 @@ def _existing(path: str | Path) -> Path:
     return path
 
 
-def read_table(path: str | Path, encoding: str = "utf-8", sep: str | None = None) -> pd.DataFrame:
-    """Read a CSV, TSV, JSONL/JSON or Parquet file into a DataFrame, checking its bytes first.
+def read_table(path: str | Path, encoding: str = "utf-8", sep: str | None = None,
+               sheet: str | None = None) -> pd.DataFrame:
+    """Read a CSV, TSV, JSONL/JSON, Parquet or Excel file into a DataFrame, checking its bytes first.
 
     ``sep`` is the CSV separator (default: ``,`` for ``.csv``/``.txt``, tab for ``.tsv``); a file
-    that plainly uses another one is refused with a message naming it.
+    that plainly uses another one is refused with a message naming it. A byte-order mark decides
+    the encoding (UTF-16 files get the separator their header uses). ``sheet`` picks the sheet of
+    an ``.xlsx`` workbook (default: the first). How a file was read, when that is not plain
+    (the sheet, UTF-16), is in ``df.attrs["read_as"]``.
 
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "d.csv")
@@ -274,16 +345,22 @@ def read_table(path: str | Path, encoding: str = "utf-8", sep: str | None = None
     """
     path = _existing(path)
     suffix = path.suffix.lower()
+    if sheet is not None and suffix not in EXCEL_SUFFIXES:
+        raise DataValidationError(f"{path}: --sheet {sheet} applies to Excel workbooks (.xlsx) only; "
+                                  f"this is a {suffix or 'suffix-less'} file. Drop --sheet.")
+    if suffix in EXCEL_SUFFIXES:
+        return read_spreadsheet(path, sheet)
     if suffix in {".csv", ".tsv", ".txt"}:
-        separator, options = _checked_csv(path, sep, encoding)
+        separator, options, encoding = _checked_csv(path, sep, encoding)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-                return _strip_line_ending(pd.read_csv(path, sep=separator, encoding=encoding, index_col=False,
-                                                      **options), options)
+                df = pd.read_csv(path, sep=separator, encoding=encoding, index_col=False, **options)
+                return _described(_strip_line_ending(df, options), separator, encoding)
         except (pd.errors.ParserError, pd.errors.ParserWarning, csv.Error, ValueError) as err:
             raise _parse_error(path, err, separator) from None
     if suffix in {".jsonl", ".json"}:
+        encoding = file_encoding(path, encoding)
         check_bytes(path, encoding)
         try:
             return pd.read_json(path, lines=suffix == ".jsonl", encoding=encoding)
@@ -296,8 +373,12 @@ def read_table(path: str | Path, encoding: str = "utf-8", sep: str | None = None
             return pd.read_parquet(path)
         except (OSError, ValueError, ImportError) as err:
             raise DataValidationError(f"{path}: could not be read as Parquet: {str(err)[:160]}") from None
+    if suffix in {".xls", ".ods", ".numbers"}:
+        raise DataValidationError(
+            f"{path}: {suffix} spreadsheets are not read here. Open it and save it as .xlsx (Excel Workbook) "
+            "or as 'CSV UTF-8'.")
     raise DataValidationError(
-        f"{path}: unsupported file type {suffix!r}. Use .csv, .tsv, .jsonl, .json or .parquet.")
+        f"{path}: unsupported file type {suffix!r}. Use .csv, .tsv, .jsonl, .json, .parquet or .xlsx.")
 
 
 def read_text_lines(raw: bytes, source: str = "standard input", encoding: str = "utf-8") -> list[str]:

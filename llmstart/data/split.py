@@ -91,15 +91,18 @@ def split_frame(
 
     ``max_per_label`` subsamples each label first (a quick CPU profile). Texts that appear
     twice are kept once, so no example can sit in both train and test;
-    ``splits.report["duplicates_dropped"]`` says how many went.
+    ``splits.report["duplicates_dropped"]`` says how many went. Every label needs 3 distinct
+    texts, and 3 are enough: a rare label the stratified split leaves out of validation or test
+    gets one of its training rows moved there (``splits.report["rare_labels"]`` says so).
 
     >>> from llmstart.data import load_data
     >>> s = split_frame(load_data("bbc_news"), seed=0)
     >>> s.sizes()["test"] > 400 and s.label_names[0] == "business"
     True
+    >>> few = pd.DataFrame({"text": [f"t{i}" for i in range(23)], "label": ["a", "b"] * 10 + ["c"] * 3})
+    >>> split_frame(few).label_counts().loc["c"].tolist()
+    [1, 1, 1]
     """
-    from sklearn.model_selection import train_test_split
-
     validate_frame(df, text_col, label_col)
     df = df.reset_index(drop=True)
     key = df[text_col].astype(str).str.strip()
@@ -117,15 +120,61 @@ def split_frame(
             f"column {label_col!r}: label(s) {sorted(too_few.index)} have fewer than 3 examples, so they "
             "cannot appear in train, validation and test. Add examples or drop those rows."
         )
-    strat = label_strings(data[label_col])
-    train_val, test = train_test_split(data, test_size=test_size, random_state=seed, stratify=strat)
-    rel_val = val_size / (1 - test_size)
-    train, val = train_test_split(
-        train_val, test_size=rel_val, random_state=seed, stratify=label_strings(train_val[label_col])
-    )
+    parts, how = _stratified(data, label_col, val_size, test_size, seed)
+    parts, moved = _one_of_each(parts, label_col, names, seed)
+    train, val, test = parts
     report = {"rows_in": len(df), "duplicates_dropped": int(dup.sum()),
               "duplicates_with_conflicting_labels": conflicts, "seed": seed}
+    if moved or how:
+        report["rare_labels"] = how or (f"{moved} row(s) of rare labels moved from train so that each label "
+                                        "is in every split")
     splits = Splits(train.reset_index(drop=True), val.reset_index(drop=True),
                     test.reset_index(drop=True), names, report)
     check_splits(splits, text_col, label_col)
     return splits
+
+
+def _stratified(data: pd.DataFrame, label_col: str, val_size: float, test_size: float, seed: int):
+    """scikit-learn's stratified train/val/test split; when it refuses (a split smaller than the
+    number of labels), a split per label with at least one row of each label in each part."""
+    from sklearn.model_selection import train_test_split
+
+    try:
+        train_val, test = train_test_split(data, test_size=test_size, random_state=seed,
+                                           stratify=label_strings(data[label_col]))
+        train, val = train_test_split(train_val, test_size=val_size / (1 - test_size), random_state=seed,
+                                      stratify=label_strings(train_val[label_col]))
+        return (train, val, test), None
+    except ValueError:
+        if not (0 < val_size < 1 and 0 < test_size < 1 and val_size + test_size < 1):
+            raise
+    parts: tuple[list, list, list] = ([], [], [])
+    for _, group in data.groupby(label_strings(data[label_col]).to_numpy(), sort=True):
+        group = group.sample(frac=1, random_state=seed)
+        n = len(group)
+        n_test = min(n - 2, max(1, round(n * test_size)))
+        n_val = min(n - n_test - 1, max(1, round(n * val_size)))
+        for part, rows in zip(parts, (group.iloc[n_test + n_val:], group.iloc[n_test:n_test + n_val],
+                                      group.iloc[:n_test]), strict=True):
+            part.append(rows)
+    how = (f"{len(data)} rows are too few for scikit-learn's stratified split of {data[label_col].nunique()} "
+           "labels: each label was split on its own, at least one row in each split")
+    return tuple(pd.concat(p) for p in parts), how
+
+
+def _one_of_each(parts, label_col: str, names: list[str], seed: int):
+    """Move one row of a label from the split holding most of it into a split that has none
+    (a label with 3 rows may get 0 in validation or test from a stratified split by rounding)."""
+    parts, moved = list(parts), 0
+    for label in names:
+        for target in range(3):
+            counts = [int(label_strings(p[label_col]).eq(label).sum()) for p in parts]
+            if counts[target] or max(counts) < 2:
+                continue
+            donor = counts.index(max(counts))
+            rows = parts[donor][label_strings(parts[donor][label_col]).eq(label).to_numpy()]
+            row = rows.sample(1, random_state=seed)
+            parts[donor] = parts[donor].drop(row.index)
+            parts[target] = pd.concat([parts[target], row])
+            moved += 1
+    return tuple(parts), moved

@@ -1,6 +1,7 @@
-"""Evaluate before shipping: report (per class, slices, calibration, mistakes), behaviour, abstain.
+"""Evaluate before shipping: report (per class, slices, calibration, mistakes), behaviour, abstain,
+and the one rule for "did it help?" (:mod:`llmstart.evaluation.compare`).
 
->>> from llmstart.evaluation import ece, evaluation_report, invariance, pick_abstain_threshold
+>>> from llmstart.evaluation import compare_predictions, ece, evaluation_report, pick_abstain_threshold
 """
 
 from llmstart.evaluation.abstain import abstain_summary, pick_abstain_threshold
@@ -23,6 +24,14 @@ from llmstart.evaluation.calibration import (
     reliability_table,
     softmax,
 )
+from llmstart.evaluation.compare import (
+    Verdict,
+    compare_many,
+    compare_predictions,
+    compare_scores,
+    compare_seeds,
+    simulate_null,
+)
 from llmstart.evaluation.report import (
     confident_mistakes,
     evaluation_report,
@@ -33,7 +42,8 @@ from llmstart.evaluation.report import (
     write_serving_settings,
 )
 
-__all__ = ["abstain_summary", "pick_abstain_threshold", "add_negation", "add_typo", "change_numbers",
+__all__ = ["Verdict", "compare_many", "compare_predictions", "compare_scores", "compare_seeds",
+           "simulate_null", "abstain_summary", "pick_abstain_threshold", "add_negation", "add_typo", "change_numbers",
            "directional", "invariance", "minimum_functionality", "sentiment_suite", "suite_summary", "swap_names", "ece",
            "choose_temperature", "fit_temperature", "plot_reliability", "reliability_table", "softmax", "confident_mistakes",
            "evaluation_report", "likely_label_errors", "slice_masks", "write_report",

@@ -34,6 +34,7 @@ from llmstart.runtime import best_device, peak_memory_mb, pick_precision, set_se
 from llmstart.train.checkpoint import load_checkpoint, save_checkpoint, save_model
 from llmstart.train.evaluate import evaluate_model, output
 from llmstart.train.history import History
+from llmstart.train.progress import progress_bar
 
 LOWER_IS_BETTER = {"loss", "perplexity"}
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -171,12 +172,12 @@ def fit(
       ``checkpoint/``, and so does Ctrl-C (``KeyboardInterrupt``, re-raised after saving);
       ``resume_from`` continues from such a folder and ends with the same weights as an
       uninterrupted run.
-    - ``progress``: a progress bar (a widget in Jupyter, text in a terminal); ``live_plot``: one
+    - ``progress``: a progress bar (a widget in Jupyter, text in a terminal, a line every 10 % in
+      a log: :func:`llmstart.train.progress.progress_bar`); ``live_plot``: one
       figure of loss and metric, redrawn in place in Jupyter.
     """
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration
-    from tqdm.auto import tqdm
 
     # 1. Hardware. split_batches=True makes the loader's batch the *global* batch: with two
     #    processes each gets half of it, so results match one process.
@@ -237,7 +238,7 @@ def fit(
             plot.update(history)
         return early_stopping_patience is not None and best.bad_evals >= early_stopping_patience
 
-    bar = tqdm(total=total_steps, initial=step, desc="training", disable=not (progress and main))
+    bar = progress_bar(total=total_steps, initial=step, desc="training", disable=not (progress and main))
     if progress and main:
         bar.write(f"fit: {device.type}, {precision}, {accelerator.num_processes} process(es), "
                   f"{total_steps} optimizer steps")
