@@ -227,7 +227,7 @@ def compare_on_shared_rows(data: str, quick_per_label: int, full: Path, quick: P
     accuracy and macro-F1 of each, and the paired-bootstrap interval of the difference."""
     import torch
 
-    from llmstart.baseline import paired_bootstrap
+    from llmstart.evaluation.compare import compare_predictions
     from llmstart.predict import TextClassifier
 
     big, small = cli_splits(data, quick_per_label)
@@ -243,9 +243,10 @@ def compare_on_shared_rows(data: str, quick_per_label: int, full: Path, quick: P
         preds[name] = [index[p["label"]] for p in clf.predict(list(rows.text), batch_size=256)]
     out = {"rows": len(rows), "left_out_as_seen_by_quick": len(big.test) - len(rows), "device": device}
     for metric in ("accuracy", "macro_f1"):
-        c = paired_bootstrap(gold, preds["full"], preds["quick"], metric)
-        out[metric] = {"full": c.model, "quick": c.baseline, "difference": c.difference, "low": c.low,
-                       "high": c.high, "resamples": c.resamples}
+        c = compare_predictions(gold, preds["full"], preds["quick"], metric=metric,
+                                names=("full data", "quick profile"))
+        out[metric] = {"full": c.a_value, "quick": c.b_value, "difference": c.effect, "low": c.low,
+                       "high": c.high, "verdict": c.sentence()}
     return out
 
 

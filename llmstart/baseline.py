@@ -1,9 +1,9 @@
-"""The cheap thing to beat: TF-IDF + logistic regression on the same split, and a paired bootstrap.
+"""The cheap thing to beat: TF-IDF + logistic regression on the same split.
 
 A fine-tuned model is worth its cost only if it beats a baseline that trains in seconds. This
 module fits that baseline (word 1-2-grams and character 2-4-grams, so it also works on languages
-written without spaces) and compares two sets of predictions on the same test rows with a
-paired bootstrap: the difference in a metric and its 95% interval.
+written without spaces); :func:`llmstart.evaluation.compare.compare_predictions` then judges the
+two on the same test rows (the course's one rule for "did it help?").
 
 >>> train = ["good great fine", "bad awful poor", "great good", "awful bad"] * 5
 >>> labels = ["pos", "neg", "pos", "neg"] * 5
@@ -14,26 +14,9 @@ paired bootstrap: the difference in a metric and its 95% interval.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 
-import numpy as np
-
-__all__ = ["fit_baseline", "paired_bootstrap", "Comparison", "METRICS"]
-
-
-def _accuracy(y: np.ndarray, p: np.ndarray) -> float:
-    return float((y == p).mean())
-
-
-def _macro_f1(y: np.ndarray, p: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y, p, average="macro", zero_division=0))
-
-
-METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "accuracy": _accuracy, "macro_f1": _macro_f1}
+__all__ = ["fit_baseline"]
 
 
 def fit_baseline(texts: Sequence[str], labels: Sequence, seed: int = 0, c: float = 10.0,
@@ -59,49 +42,3 @@ def fit_baseline(texts: Sequence[str], labels: Sequence, seed: int = 0, c: float
         features = make_union(words, chars)
     classifier = LogisticRegression(C=c, max_iter=2000, random_state=seed, class_weight=class_weight)
     return make_pipeline(features, classifier).fit(texts, list(labels))
-
-
-@dataclass
-class Comparison:
-    """Model minus baseline on one metric, with a paired-bootstrap 95% interval."""
-
-    metric: str
-    model: float
-    baseline: float
-    difference: float
-    low: float
-    high: float
-    resamples: int
-
-    def to_dict(self) -> dict:
-        """Plain numbers for ``metrics.json``."""
-        return asdict(self)
-
-    def __str__(self) -> str:
-        return (f"{self.metric}: model {self.model:.4f}, baseline {self.baseline:.4f}, difference "
-                f"{self.difference:+.4f} (95% bootstrap interval {self.low:+.4f} to {self.high:+.4f})")
-
-
-def paired_bootstrap(gold: Sequence, model_pred: Sequence, baseline_pred: Sequence,
-                     metric: str = "accuracy", resamples: int = 1000, seed: int = 0) -> Comparison:
-    """Resample the test rows with replacement; the interval of ``metric(model) - metric(baseline)``.
-
-    Both predictions are scored on the *same* resampled rows each time (paired), so the
-    interval reflects the test set's size and how often the two disagree.
-
-    >>> c = paired_bootstrap([0, 1, 1, 0] * 25, [0, 1, 1, 0] * 25, [0, 1, 0, 0] * 25)
-    >>> round(c.difference, 2), c.low > 0
-    (0.25, True)
-    """
-    score = METRICS[metric]
-    y, a, b = (np.asarray(x) for x in (gold, model_pred, baseline_pred))
-    if not len(y) == len(a) == len(b) or len(y) == 0:
-        raise ValueError(f"gold and predictions must have the same, non-zero length: {len(y)}, {len(a)}, {len(b)}")
-    rng = np.random.default_rng(seed)
-    diffs = np.empty(resamples)
-    for i in range(resamples):
-        idx = rng.integers(0, len(y), len(y))
-        diffs[i] = score(y[idx], a[idx]) - score(y[idx], b[idx])
-    low, high = np.percentile(diffs, [2.5, 97.5])
-    m, base = score(y, a), score(y, b)
-    return Comparison(metric, m, base, m - base, float(low), float(high), resamples)

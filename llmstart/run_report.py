@@ -226,7 +226,7 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
     """Print what happened and how the model compares with the baseline; write ``metrics.json``
     and the test report into ``out``. Returns the ``metrics.json`` content. ``reading``: the
     texts' token lengths (:func:`llmstart.data.coverage.truncation_report`), kept in ``metrics.json``."""
-    from llmstart.baseline import paired_bootstrap
+    from llmstart.evaluation.compare import compare_predictions
     from llmstart.files import atomic_write_json
     from llmstart.metrics import classification_metrics
 
@@ -237,22 +237,23 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
     kept = kept_step_line(history, why)
     warnings = ([reading["warning"]] if reading and reading.get("warning") else []) + run_warnings(
         history, recipe.epochs) + prediction_warnings(gold, pred, splits.label_names)
-    compare = {m: paired_bootstrap(gold, pred, baseline["pred"], m, seed=args.seed) for m in ("accuracy", "macro_f1")}
+    compare = {m: compare_predictions(gold, pred, baseline["pred"], metric=m, seed=args.seed,
+                                      names=("fine-tuned", "TF-IDF baseline"))
+               for m in ("accuracy", "macro_f1")}
     print("validation after each epoch:")
     print(epoch_table(history).round(4).to_string(index=False))
     print(kept + (" (stopped early)" if history.stopped_early else ""))
     for w in warnings:
         print(f"warning: {w}")
-    print(f"test set ({len(gold)} rows)        fine-tuned   baseline   difference [95% bootstrap interval]")
+    print(f"test set ({len(gold)} rows)        fine-tuned   baseline   difference [95% paired bootstrap interval]")
     for m, c in compare.items():
-        print(f"  {m:<24} {c.model:>10.4f} {c.baseline:>10.4f}   {c.difference:+.4f} [{c.low:+.4f}, {c.high:+.4f}]")
+        print(f"  {m:<24} {c.a_value:>10.4f} {c.b_value:>10.4f}   {c.effect:+.4f} [{c.low:+.4f}, {c.high:+.4f}]")
     # with class weights the goal is the rare labels, so macro-F1 decides; otherwise accuracy
     verdict = compare["macro_f1" if recipe.class_weights is not None else "accuracy"]
-    if verdict.low > 0:
-        print(f"the fine-tuned model beats the baseline on {verdict.metric} (the interval is above 0)")
-    else:
-        print(f"warning: the fine-tuned model does NOT clearly beat the TF-IDF baseline on {verdict.metric} on this "
-              "test set (the interval includes 0 or lies below it): the cheap model may be enough")
+    print(f"verdict: {verdict.sentence()}")
+    if verdict.winner != "fine-tuned":
+        print("warning: the fine-tuned model does not beat the TF-IDF baseline on this test set: "
+              "the cheap model may be enough")
     files = write_test_report(out, gold, pred, splits.label_names, history)
     history.save(out / "history.json")
     summary = {

@@ -53,9 +53,9 @@ def test_train_reports_the_baseline_the_kept_step_and_writes_its_files(trained, 
     assert set(metrics["hyperparameters"]["reasons"]) == {"patience", "select"}  # the rest came from flags
     assert len(metrics["training"]["evals"]) == 3
     comparison = metrics["comparison"]["accuracy"]
-    assert comparison["low"] <= comparison["difference"] <= comparison["high"]
-    assert comparison["model"] == pytest.approx(metrics["test"]["accuracy"])
-    assert comparison["baseline"] == pytest.approx(metrics["baseline"]["test"]["accuracy"])
+    assert comparison["low"] <= comparison["effect"] <= comparison["high"]
+    assert comparison["a_value"] == pytest.approx(metrics["test"]["accuracy"])
+    assert comparison["b_value"] == pytest.approx(metrics["baseline"]["test"]["accuracy"])
     for name in ["per_class_report.txt", "confusion_matrix.txt", "confusion_matrix.png", "training_curves.png",
                  "history.json", "model.safetensors"]:
         assert (trained / name).is_file(), name
@@ -83,7 +83,9 @@ def test_train_prints_epochs_kept_step_and_the_comparison(workspace, capsys):
     assert main(train_args(workspace, "printed")) == 0
     out = capsys.readouterr().out
     assert "validation after each epoch:" in out and "kept step" in out
-    assert "baseline (TF-IDF + logistic regression" in out and "95% bootstrap interval" in out
+    assert "baseline (TF-IDF + logistic regression" in out and "95% paired bootstrap interval" in out
+    metrics = json.loads((workspace / "printed" / "metrics.json").read_text())
+    assert f"verdict: {metrics['comparison']['accuracy']['sentence']}" in out  # one rule, printed
 
 
 def test_help_shows_every_default(capsys):
@@ -271,7 +273,8 @@ def test_class_weights_balanced_weighs_rare_labels_and_compares_on_macro_f1(work
     assert hyper["select"] == "macro_f1" and "class weights are on" in hyper["reasons"]["select"]
     assert "balanced class weights" in metrics["baseline"]["method"] and "balanced class weights" in out
     assert metrics["comparison"]["decided_by"] == "macro_f1"
-    assert "beats the baseline on macro_f1" in out or "NOT clearly beat the TF-IDF baseline on macro_f1" in out
+    verdict = metrics["comparison"]["macro_f1"]
+    assert f"verdict: {verdict['sentence']}" in out and "macro_f1, n = 48 examples" in verdict["sentence"]
 
 
 def test_class_weights_default_is_off(trained):
