@@ -90,17 +90,22 @@ def delete_words(text: str, idx: Sequence[int]) -> str:
 
 
 def deletion_gap(texts: Sequence[str], targets: Sequence[int], scores: Sequence[np.ndarray],
-                 predict_proba: ProbaFn, k: int = 2, seed: int = 0) -> dict:
+                 predict_proba: ProbaFn, k: int = 2, seed: int = 0, per_example: bool = False) -> dict:
     """Mean probability drop deleting the ``k`` top-scored words vs ``k`` random words.
 
     ``gap`` = top drop − random drop: positive means the attribution found words that matter
-    more than chance (it is faithful to the model, at least in this sense).
+    more than chance (it is faithful to the model, at least in this sense). ``per_example``
+    adds each text's two drops (``top_drops``, ``random_drops``), for a paired comparison
+    (:func:`llmstart.evaluation.compare.compare_scores`); the same ``seed`` deletes the same
+    random words for every attribution method.
 
     >>> toy = lambda ts: np.array([[0.2, 0.8] if "great" in t.split() else [0.6, 0.4] for t in ts])
     >>> texts = ["a great day out", "great news for us"]
     >>> s = [occlusion(t, 1, toy) for t in texts]
     >>> deletion_gap(texts, [1, 1], s, toy, k=1)
     {'top_drop': 0.4, 'random_drop': 0.0, 'gap': 0.4, 'k': 1, 'n': 2}
+    >>> deletion_gap(texts, [1, 1], s, toy, k=1, per_example=True)["top_drops"]
+    [0.4, 0.4]
     """
     rng = random.Random(seed)
     top, rand, base = [], [], []
@@ -120,5 +125,9 @@ def deletion_gap(texts: Sequence[str], targets: Sequence[int], scores: Sequence[
     pt = predict_proba(top)[rows, ys]
     pr = predict_proba(rand)[rows, ys]
     top_drop, random_drop = float(np.mean(p0 - pt)), float(np.mean(p0 - pr))
-    return {"top_drop": round(top_drop, 3), "random_drop": round(random_drop, 3),
-            "gap": round(top_drop - random_drop, 3), "k": k, "n": len(base)}
+    out = {"top_drop": round(top_drop, 3), "random_drop": round(random_drop, 3),
+           "gap": round(top_drop - random_drop, 3), "k": k, "n": len(base)}
+    if per_example:
+        out |= {"top_drops": [round(float(d), 6) for d in p0 - pt],
+                "random_drops": [round(float(d), 6) for d in p0 - pr]}
+    return out

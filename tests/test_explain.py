@@ -52,3 +52,14 @@ def test_integrated_gradients_completeness_on_a_tiny_bert():
         p0 = torch.softmax(model(input_ids=base, attention_mask=enc["attention_mask"]).logits, -1)[0, 1]
     assert scores.shape == (3,)
     assert scores.sum() == pytest.approx(float(p - p0), abs=0.02)
+
+
+def test_deletion_gap_per_example_drops_average_to_the_summary():
+    toy = lambda ts: np.array([[0.2, 0.8] if "great" in t.split() else [0.6, 0.4] for t in ts])  # noqa: E731
+    texts = ["a great day out", "great news for us", "nothing here to see"]
+    scores = [occlusion(t, 1, toy) for t in texts]
+    out = deletion_gap(texts, [1, 1, 1], scores, toy, k=1, per_example=True)
+    assert len(out["top_drops"]) == len(out["random_drops"]) == out["n"] == 3
+    assert abs(np.mean(out["top_drops"]) - out["top_drop"]) < 1e-3
+    assert abs(np.mean(out["random_drops"]) - out["random_drop"]) < 1e-3
+    assert "top_drops" not in deletion_gap(texts, [1, 1, 1], scores, toy, k=1)
