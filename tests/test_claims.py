@@ -81,6 +81,7 @@ def test_what_is_not_read():
         "12 runs, 300 steps, but 0.61 is read."
     )
     assert [f.text for f, _ in claims.figures(text)] == ["0.61"]
+    assert [f.text for f, _ in claims.figures(r"a core at \$0.04, a GPU at \$0.50 per hour")] == ["0.04", "0.50"]
 
 
 def test_markers(tmp_path):
