@@ -6,8 +6,9 @@
 
 A *figure* is a decimal number (``0.83``, ``12.5``, ``1,234.5``) or a percentage (``83 %``,
 ``83%``, ``8.5 %``) in a markdown cell. Bare integers are not figures. Not read: code spans and
-blocks, URLs and link targets, HTML tags and comments, LaTeX math (``$...$``; an escaped ``\\$`` is a price and is read), blockquotes
-(``> ...``: the exercise text a solution quotes), heading numbers, section numbers (``§3.2``),
+blocks, URLs and link targets, HTML tags and comments, LaTeX math (``$...$``; an escaped
+``\\$`` is a price and is read), blockquotes (``> ...``: the exercise text a solution quotes),
+heading numbers, section numbers (``§3.2``),
 versions (``v0.2.0``, ``2.13.0``, and a number after a product name listed in ``VERSIONED``:
 ``Python 3.11``, ``WordNet 3.0``) and dates (``2024-05-01``).
 
