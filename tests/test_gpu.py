@@ -192,9 +192,6 @@ def test_the_service_answers_with_the_model_on_the_gpu(gpu_trained):
 
 
 @pytest.mark.skipif(STAND_IN, reason="CPU stand-in: the served device is the CPU anyway")
-@pytest.mark.xfail(strict=True, reason="llmstart serve keeps the model on the CPU: Engine.load never moves it "
-                   "to CUDA (llmstart/serve/engine.py). When it does, this passes and strict xfail fails: "
-                   "remove the mark.")
 def test_llmstart_serve_puts_the_model_on_the_gpu(gpu_trained):
     from llmstart.serve import Engine
 

@@ -175,3 +175,19 @@ def test_psi_and_drift():
     assert not quiet["drift"] and quiet["label_psi"] < 0.1
     assert shifted["drift"] and shifted["confidence_psi"] > 0.2 and shifted["confidence_ks_p"] < 0.01
     assert not drift_report(ref, rng.dirichlet([1, 1, 8], 10))["drift"]  # too few to say
+
+
+def test_the_serving_device_is_chosen_and_said(folder, monkeypatch):
+    import torch
+
+    from llmstart.serve.engine import serving_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert Engine.load(folder, "float", threads=1).device == "cpu"
+    assert Engine.load(folder, "int8", threads=1).device == "cpu"
+    with pytest.raises(ValueError, match="no CUDA GPU is visible on this machine; use --device cpu"):
+        Engine.load(folder, "float", threads=1, device="cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine, as the choice sees it
+    assert [serving_device("auto", b) for b in ("float", "bf16", "int8", "onnx")] == ["cuda", "cuda", "cpu", "cpu"]
+    with pytest.raises(ValueError, match="backend int8 runs on the CPU only"):
+        serving_device("cuda", "int8")

@@ -26,6 +26,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["float", "bf16", "int8", "onnx"], default="float",
                    help="float: as trained; bf16: bfloat16 autocast (CPUs with native bf16, GPUs); "
                         "int8: dynamic quantisation; onnx: ONNX Runtime")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="auto: a CUDA GPU when there is one (float and bf16 backends), else the CPU")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: all cores). Idle threads sleep "
                    "(OMP_WAIT_POLICY=PASSIVE); on a machine that serves only this, OMP_WAIT_POLICY=ACTIVE "
                    "answers one-text requests a few ms sooner")
@@ -72,13 +74,14 @@ def run(args: argparse.Namespace) -> int:
                         max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
                         max_pending=args.max_pending, max_texts=args.max_texts,
                         max_chars=args.max_chars, max_body_bytes=args.max_body_bytes,
-                        max_length=args.max_length, drift_window=args.drift_window)
+                        max_length=args.max_length, drift_window=args.drift_window,
+                        device=args.device)
     except (ModelFolderError, ValueError) as err:
         print(f"llmstart serve: {err}", file=sys.stderr)
         return 2
     import uvicorn
 
-    print(f"serving {args.model} ({args.backend}) on http://{args.host}:{args.port} "
+    print(f"serving {args.model} ({args.backend}, {app.state.engine.device}) on http://{args.host}:{args.port} "
           "(POST /v1/classify, GET /healthz /readyz /v1/model /metrics)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0

@@ -31,7 +31,7 @@ def __getattr__(name: str):
 def build_app(model: str | Path, *, backend: str = "float", threads: int | None = None,
               max_batch: int = 32, max_wait_ms: float = 0.0, max_pending: int = 512,
               max_texts: int = 64, max_chars: int = 5000, max_body_bytes: int = 1_000_000,
-              max_length: int | None = None, drift_window: int = 500):
+              max_length: int | None = None, drift_window: int = 500, device: str = "auto"):
     """Load ``model`` with ``backend`` and return the FastAPI app that serves it.
 
     Raises :class:`ModelFolderError` (one clear sentence) when the folder is unusable.
@@ -47,6 +47,6 @@ def build_app(model: str | Path, *, backend: str = "float", threads: int | None 
     from llmstart.serve.engine import Engine
 
     engine = Engine.load(model, backend=backend, threads=threads, max_length=max_length,
-                         batch_size=max_batch)
+                         batch_size=max_batch, device=device)
     return create_app(engine, limits=limits, max_batch=max_batch, max_wait_ms=max_wait_ms,
                       max_pending=max_pending, drift_window=drift_window)

@@ -56,6 +56,24 @@ def serving_threads(threads: int | None = None) -> int:
     return max(1, int(threads))
 
 
+def serving_device(device: str, backend: str) -> str:
+    """The device a backend serves on: ``"auto"`` picks CUDA for float/bf16 when a GPU is there.
+
+    >>> serving_device("auto", "int8"), serving_device("cpu", "float")
+    ('cpu', 'cpu')
+    """
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device {device!r}: choose auto, cpu or cuda")
+    gpu = torch.cuda.is_available()
+    if device == "cuda" and (not gpu or backend not in ("float", "bf16")):
+        raise ValueError("device cuda: " + ("no CUDA GPU is visible on this machine; use --device cpu"
+                                            if not gpu else f"backend {backend} runs on the CPU only; "
+                                            "use --backend float or bf16 on a GPU"))
+    if device == "auto":
+        return "cuda" if gpu and backend in ("float", "bf16") else "cpu"
+    return device
+
+
 class Engine:
     """Texts in, probabilities out, with dynamic padding; see the module docstring."""
 
@@ -67,21 +85,26 @@ class Engine:
         self.max_length, self.batch_size = max_length, batch_size
         self.session = onnx_session
         self.settings = settings or ServingSettings()
+        first = next(model.parameters(), None) if hasattr(model, "parameters") else None
+        self.device = first.device.type if first is not None else "cpu"  # where the model answers
 
     @classmethod
     def load(cls, folder: str | Path, backend: str = "float", *, max_length: int | None = None,
              batch_size: int = 32, threads: int | None = None, onnx_path: str | Path | None = None,
-             ) -> Engine:
+             device: str = "auto") -> Engine:
         """Load a saved classifier folder for serving with the chosen ``backend``.
 
         ``max_length`` ``None``: the length the model was trained with (``metrics.json``), as
-        ``llmstart predict`` reads it, so both give the answers the test metrics describe."""
+        ``llmstart predict`` reads it, so both give the answers the test metrics describe.
+        ``device`` ``"auto"``: a CUDA GPU when there is one for the float and bf16 backends (int8
+        and ONNX are CPU backends), else the CPU; ``"cpu"`` or ``"cuda"`` to choose."""
         from llmstart.models import load_classifier
         from llmstart.predict import load_lora_classifier
 
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r}: choose one of {', '.join(BACKENDS)}")
-        if backend == "bf16" and pick_precision("auto") != "bf16":
+        device = serving_device(device, backend)
+        if backend == "bf16" and device == "cpu" and pick_precision("auto") != "bf16":
             raise ValueError("backend bf16: this machine has no native bf16 instructions, so bf16 would be "
                              "slower than float; use --backend int8 for a faster CPU service")
         folder = check_model_folder(folder)
@@ -100,7 +123,7 @@ class Engine:
         except Exception as err:  # a damaged file: say which folder, stop
             raise ModelFolderError(f"{folder}: could not load the model ({type(err).__name__}: "
                                    f"{err}). Save it again.") from err
-        model.eval()
+        model.eval().to(device)
         labels = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
         settings = ServingSettings.read(folder)
         session = None
