@@ -83,7 +83,7 @@ def digest(text: str) -> str:
     """The hash a translation records of its English cell's source.
 
     >>> digest("# Title")[:12]
-    'a7ce9a0f1ce2'
+    '79aeaf7ba450'
     """
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
