@@ -23,7 +23,7 @@ def copies(tmp_path):
     """English notebooks and the existing twins, copied: (en_root, zh_root)."""
     en, zh = tmp_path / "en", tmp_path / "zh"
     shutil.copytree(ROOT / "notebooks", en, ignore=shutil.ignore_patterns("zh", "results", "*.yml"))
-    shutil.copytree(ROOT / "notebooks" / "zh", zh)
+    shutil.copytree(ROOT / "notebooks" / "zh", zh, ignore=shutil.ignore_patterns("results"))
     return en, zh
 
 
