@@ -158,3 +158,17 @@ def test_status_counts_and_the_header_opens_the_twin(capsys):
                   if "llmstart-header" in c["metadata"].get("tags", []))
     assert "notebooks/zh/03_the_math.ipynb" in source(header)
     assert "notebooks%2Fzh%2F03_the_math.ipynb" in source(header)
+
+
+def test_the_chinese_readme_links_each_twin_and_drops_stale_chinese():
+    import course
+
+    table = course.readme_table_zh(course.load_course())
+    for rel, _ in translations.course_notebooks():
+        twin = (ROOT / "notebooks" / "zh" / rel).exists()
+        assert (f"(notebooks/zh/{rel})" in table) == twin, rel
+        assert (f"(notebooks/{rel})（英文版）" in table) == (not twin), rel
+    n = course.load_course()[0]
+    assert course.what_zh(n) != n.what  # translated
+    n.what = n.what + " (changed in English)"
+    assert course.what_zh(n) == n.what  # a stale Chinese summary is not shown

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from course import NOTEBOOKS, load_course, minutes  # noqa: E402
+from course import NOTEBOOKS, load_course, minutes, what_zh  # noqa: E402
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -133,7 +133,7 @@ def build(out: Path, src: Path = NOTEBOOKS) -> list[Path]:
                     f"<td>{minutes(n.cpu_seconds)}</td></tr>")
         rows_zh.append(f"<tr><td>{_zh_link(src, n.file, n.stem)}"
                        + (f" · {_zh_link(src, n.solutions, '参考答案')}" if n.solutions else "")
-                       + f"</td><td>{html.escape(n.section)}</td><td>{html.escape(n.what)}</td>"
+                       + f"</td><td>{html.escape(n.section)}</td><td>{html.escape(what_zh(n))}</td>"
                        f"<td>{minutes(n.cpu_seconds)}</td></tr>")
     (out / "index.html").write_text(_index(
         "en", "llmstart: from a pre-trained language model to a product",

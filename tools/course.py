@@ -151,6 +151,17 @@ def readme_table(course: list[Notebook]) -> str:
     return "\n".join(rows)
 
 
+def what_zh(n: Notebook) -> str:
+    """The Chinese "what you do" of ``n`` from ``notebooks/zh/course.yml``, or the English one
+    when it has none or translates an older English text."""
+    path = ZH_DIR / "course.yml"
+    if path.exists():
+        for entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("notebooks", []):
+            if entry.get("file") == n.file and entry.get("translates") == n.what:
+                return entry["what"]
+    return n.what
+
+
 def readme_table_zh(course: list[Notebook]) -> str:
     """The course table of ``README.zh-CN.md``: each row links the Chinese twin in
     ``notebooks/zh/`` where it exists, the English notebook otherwise (marked 英文版)."""
@@ -172,14 +183,14 @@ def readme_table_zh(course: list[Notebook]) -> str:
             s_target, _, s_mark = links[n.solutions]
             sol = f"[{Path(n.solutions).stem}]({s_target}){s_mark}"
         rows.append(
-            f"| [`{n.stem}`]({target}){mark} | {n.section} | {n.what} | "
+            f"| [`{n.stem}`]({target}){mark} | {n.section} | {what_zh(n)} | "
             f"{minutes(n.cpu_seconds)} | {minutes(n.gpu_seconds)} | "
             f"[Colab]({colab_url(path)}) · [Binder]({binder_url(path)}) | {sol} |"
         )
     total = sum(n.cpu_seconds or 0 for n in course)
     rows.append("")
     rows.append(f"运行时间：从头到尾，quick 档，在 CI 的 2 核 CPU 上实测（两个 notebook 并行，各用一个核）；"
-                f"全部 notebook 合计约 {minutes(total)}（`notebooks/course.yml`）。“内容”一列暂为英文，"
+                f"全部 notebook 合计约 {minutes(total)}（`notebooks/course.yml`）。"
                 f"标“英文版”的 notebook 尚无中文版（进度：`python tools/translations.py status`）。")
     rows.append(TABLE_END)
     return "\n".join(rows)
