@@ -425,8 +425,9 @@ def problems(course: list[Notebook]) -> list[str]:
         texts.append((README_ZH, readme_zh))
     for n in course:
         for rel in [n.file] + ([n.solutions] if n.solutions else []):
-            path = NOTEBOOKS / rel
-            if path.exists():
+            for path in (NOTEBOOKS / rel, ZH_DIR / rel):
+                if not path.exists():
+                    continue
                 nb = json.loads(path.read_text(encoding="utf-8"))
                 md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
                 texts.append((path, md))
