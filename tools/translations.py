@@ -59,7 +59,6 @@ PENDING = [
     "solutions/00_setup_solutions.ipynb",
     "solutions/01_background_and_concepts_solutions.ipynb",
     "solutions/02_six_step_pipeline_solutions.ipynb",
-    "solutions/03_the_math_solutions.ipynb",
     "solutions/04_fine_tuning_a_classifier_solutions.ipynb",
     "solutions/05_parameter_efficient_fine_tuning_solutions.ipynb",
     "solutions/06_fine_tuning_a_generative_model_solutions.ipynb",
