@@ -130,7 +130,14 @@ def test_a_translation_survives_an_english_code_change(copies, capsys):
     code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "new output\n"}]
     save(en_root / NB, en)
     old = load(zh_root / NB)
-    assert run("check", en_root, zh_root, capsys)[0] == 1
+    rc, out = run("check", en_root, zh_root, capsys)
+    assert rc == 1 and f"cell {code['id']}: code differs" in out
+    code["source"] = source(old["cells"][en["cells"].index(code)])  # outputs alone also fail
+    save(en_root / NB, en)
+    rc, out = run("check", en_root, zh_root, capsys)
+    assert rc == 1 and f"cell {code['id']}: outputs differ" in out
+    code["source"] += "\n# a comment added in English"
+    save(en_root / NB, en)
     assert run("sync", en_root, zh_root, capsys)[0] == 0
     new = load(zh_root / NB)
     assert [source(c) for c in new["cells"] if c["cell_type"] == "markdown"] == \

@@ -188,9 +188,12 @@ def problems(en: dict, zh: dict, name: str, header: str | None = None) -> list[s
             found.append(f"{name}: cell {cid}: missing in the Chinese twin ({cell.get('cell_type')}; "
                          "run tools/translations.py sync)")
         elif cell.get("cell_type") != "markdown":
-            if source(twin) != source(cell) or twin.get("outputs") != cell.get("outputs"):
+            if source(twin) != source(cell):
                 found.append(f"{name}: cell {cid}: code differs from the English cell "
                              "(run tools/translations.py sync; never edit code in notebooks/zh)")
+            elif twin.get("outputs") != cell.get("outputs"):
+                found.append(f"{name}: cell {cid}: outputs differ from the English cell's "
+                             "(the English notebook was re-executed: run tools/translations.py sync)")
         elif _is_header(cell) and header is not None:
             if source(twin) != header:
                 found.append(f"{name}: cell {cid}: the generated header is stale "
