@@ -54,11 +54,13 @@ gpu-check:
 	@test -x $(PY) || { echo "gpu-check: no $(VENV); run make install first"; exit 2; }
 	$(PY) benchmarks/gpu_check.py $(GPU_CHECK)
 
-# Student copies (outputs cleared, worked solutions removed) in student/ (generated, git-ignored).
+# Student copies (outputs cleared, worked solutions removed) in student/, the Chinese edition in
+# student/zh/ (generated, git-ignored).
 student: $(STAMP)
 	$(PY) tools/student.py --out student
 
-# The course as static HTML from the stored outputs, in _site/ (generated, git-ignored).
+# The course as static HTML from the stored outputs, in _site/ and the Chinese edition in _site/zh/,
+# a language switch on every page (generated, git-ignored).
 site: $(STAMP)
 	$(PY) tools/build_site.py --out _site
 

@@ -2,8 +2,10 @@
 
 Opens ``notebooks/00_setup.ipynb`` (a copy, so the stored outputs stay untouched), runs every
 cell through the menu a learner uses (Kernel -> Restart Kernel and Run All Cells), and checks
-that the progress widget and the live plot render and that no cell shows an error. The
-screenshot is saved in the test's tmp folder (its path is printed). The ``playwright`` package
+that the progress widget and the live plot render and that no cell shows an error. Then it
+opens a Chinese twin (``notebooks/zh/03_the_math.ipynb``, not run) and checks that its Chinese
+renders as glyphs, not empty boxes (a CJK font: ``fonts-noto-cjk``). The
+screenshots are saved in the test's tmp folder (its path is printed). The ``playwright`` package
 comes with ``make install`` (the ``dev`` extra, pinned); the browser is Debian's ``chromium``,
 which ``.ci/run`` installs. Without chromium the test is skipped and says so.
 """
@@ -25,6 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "00_setup.ipynb"
+ZH_NOTEBOOK = ROOT / "notebooks" / "zh" / "03_the_math.ipynb"  # the Chinese edition, opened after
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -95,6 +98,32 @@ def wait_for_kernel(page, timeout: float = 90) -> None:
     pytest.fail(f"the kernel did not start within {timeout:.0f} s")
 
 
+# A Chinese glyph drawn on a canvas must differ from the "missing glyph" box that a font-less
+# browser draws for every character (here: a private-use code point no font has).
+TOFU_JS = """() => {
+  const draw = (t) => { const c = document.createElement('canvas'); c.width = 64; c.height = 32;
+    const x = c.getContext('2d'); x.font = '24px sans-serif'; x.fillText(t, 2, 26);
+    return Array.from(x.getImageData(0, 0, 64, 32).data).join(','); };
+  return draw('交叉熵') !== draw('\\u{10FFFD}\\u{10FFFD}\\u{10FFFD}');
+}"""
+
+
+def check_chinese_twin(browser, port: int, token: str, tmp_path: Path) -> None:
+    """Open the Chinese twin (stored outputs, not run): its markdown renders as Chinese glyphs."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/zh/{ZH_NOTEBOOK.name}?token={token}")
+        page.wait_for_selector(".jp-NotebookPanel .jp-MarkdownCell .jp-RenderedMarkdown", timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(tmp_path / f"zh_{ZH_NOTEBOOK.stem}.png"))
+        print(f"screenshot: {tmp_path / f'zh_{ZH_NOTEBOOK.stem}.png'}")
+        text = " ".join(page.locator(".jp-RenderedMarkdown").all_inner_texts())
+        assert "交叉熵" in text and "数学模型构建" in text, text[:500]
+        assert page.evaluate(TOFU_JS), "Chinese renders as empty boxes: no CJK font (apt-get install fonts-noto-cjk)"
+    finally:
+        page.close()
+
+
 def test_setup_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
     try:
         from playwright.sync_api import sync_playwright
@@ -111,6 +140,8 @@ def test_setup_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
     (work / NOTEBOOK.name).write_text(json.dumps(nb), encoding="utf-8")
     if (NOTEBOOK.parent / "results").is_dir():
         shutil.copytree(NOTEBOOK.parent / "results", work / "results")
+    (work / "zh").mkdir()
+    shutil.copy(ZH_NOTEBOOK, work / "zh" / ZH_NOTEBOOK.name)  # stored outputs kept: only opened
     port, token, log = free_port(), secrets.token_hex(16), tmp_path / "jupyter.log"
     lab = start_lab(work, port, token, log)
     screenshot = tmp_path / "00_setup.png"
@@ -160,6 +191,7 @@ def test_setup_notebook_runs_in_jupyterlab(tmp_path: Path) -> None:
                 assert any(w > 300 for w in sizes), f"no live plot rendered: image widths {sizes}"
                 bars.first.scroll_into_view_if_needed()  # a second screenshot: the training cell
                 page.screenshot(path=str(tmp_path / "00_setup_training.png"))
+                check_chinese_twin(browser, port, token, tmp_path)
             finally:
                 if not screenshot.exists():
                     page.screenshot(path=str(screenshot), full_page=True)

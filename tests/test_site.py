@@ -7,6 +7,7 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,17 +59,42 @@ def test_page_renders_chinese_fonts_and_no_widget_script(tmp_path):
     assert "widget-state+json" not in page
 
 
-def test_site_of_the_real_course(tmp_path):
-    pages = build(tmp_path / "site")
+@pytest.fixture(scope="module")
+def real_site(tmp_path_factory):
+    """The site of the real course, built once for the tests below (both languages)."""
+    site = tmp_path_factory.mktemp("real") / "site"
+    return site, build(site)
+
+
+def test_site_of_the_real_course(real_site):
+    site, pages = real_site
     assert pages[0].name == "index.html"
     index = pages[0].read_text(encoding="utf-8")
     for page in pages[1:]:
-        assert f"{page.name}" in index or "solutions" in page.name
+        assert f"{page.name}" in index or "solutions" in page.name or page.parent.name == "zh"
         html = page.read_text(encoding="utf-8")
         assert not re.search(r" at 0x[0-9a-fA-F]{6,}", html), page.name
         assert "application/vnd.jupyter.widget-view+json" not in html, page.name
-    setup = (tmp_path / "site" / "00_setup.html").read_text(encoding="utf-8")
+    setup = (site / "00_setup.html").read_text(encoding="utf-8")
     assert "100%|██████████|" in setup  # the training bar's final state
     title = json.loads((ROOT / "notebooks" / "00_setup.ipynb").read_text(encoding="utf-8"))["cells"][0]["source"]
     chinese = re.findall(r"[\u4e00-\u9fff]+", "".join(title))
     assert chinese and all(word in setup for word in chinese)  # the title's Chinese, as text
+
+
+def test_site_has_both_languages_and_a_switch_on_every_page(real_site):
+    site, pages = real_site
+    twins = {p.stem for p in (ROOT / "notebooks" / "zh").rglob("*.ipynb")}
+    assert twins and {p.stem for p in (site / "zh").glob("*.html")} == twins | {"index"}
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        links = re.findall(r"class=.llmstart-lang. href=.([^'\"]+)", text)
+        assert len(links) == 1, page
+        assert (page.parent / links[0]).exists(), (page, links[0])  # the switch leads somewhere
+        if page.parent.name == "zh" and page.stem != "index":
+            assert links[0] == f"../{page.name}" and 'lang="zh-CN"' in text
+            assert len(re.findall(r"[\u4e00-\u9fff]", text)) > 200, page  # Chinese prose, not headings
+        elif page.stem in twins:
+            assert links[0] == f"zh/{page.name}"
+    index = (site / "zh" / "index.html").read_text(encoding="utf-8")
+    assert "href='03_the_math.html'" in index and "href='../07_customer_service.html'" in index

@@ -93,6 +93,7 @@ def test_student_copies_of_the_real_course(tmp_path):
     """Generation works on every notebook, and up to the first exercise the student copy runs
     the very code that nbval runs in the original (so `make test` proves it runs)."""
     written = make_student(tmp_path / "student")
+    written = [p for p in written if p.parent == tmp_path / "student"]
     originals = sorted(NOTEBOOKS.glob("*.ipynb"))
     assert [p.name for p in written] == [p.name for p in originals]
     for original, copy_path in zip(originals, written, strict=True):
@@ -106,3 +107,21 @@ def test_student_copies_of_the_real_course(tmp_path):
         assert not any(c.get("outputs") for c in copy["cells"]), copy_path.name
         assert not any("solution" in c["metadata"].get("tags", []) for c in copy["cells"]), copy_path.name
         assert student_notebook(nb) == copy
+
+
+def test_student_copies_of_the_chinese_twins(tmp_path):
+    """make student writes both languages: each Chinese twin in zh/, with the same code as the
+    English student copy (so the English run proves it) and Chinese prose."""
+    out = tmp_path / "student"
+    written = make_student(out)
+    twins = sorted((NOTEBOOKS / "zh").glob("*.ipynb"))
+    assert twins, "no Chinese twin in notebooks/zh"
+    assert [p.name for p in written if p.parent == out / "zh"] == [p.name for p in twins]
+    for twin in twins:
+        zh = json.loads((out / "zh" / twin.name).read_text(encoding="utf-8"))
+        en = json.loads((out / twin.name).read_text(encoding="utf-8"))
+        code = [[c["source"] for c in nb["cells"] if c["cell_type"] == "code"] for nb in (zh, en)]
+        assert code[0] == code[1], twin.name
+        assert not any(c.get("outputs") for c in zh["cells"]), twin.name
+        assert "练习" in "".join("".join(c["source"]) for c in zh["cells"] if c["cell_type"] == "markdown")
+    assert (out / "zh" / "results").is_dir() == (NOTEBOOKS / "results").is_dir()

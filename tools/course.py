@@ -1,7 +1,9 @@
 """The course list (``notebooks/course.yml``) and what is generated from it.
 
     python tools/course.py readme        # README's course table: Colab/Binder links, runtimes
-    python tools/course.py setup-cells   # the header and set-up cell of every notebook (idempotent)
+    python tools/course.py readme --lang zh   # README.zh-CN.md's table (links to notebooks/zh twins)
+    python tools/course.py setup-cells   # the header and set-up cell of every notebook and of its
+                                         # Chinese twin in notebooks/zh/ (idempotent)
     python tools/course.py sync          # add notebooks missing from course.yml (then edit them)
     python tools/course.py time 00 03    # run notebooks on this machine, record their runtimes
     python tools/course.py time --gpu --no-solutions 04   # on a GPU: record gpu_seconds
@@ -37,6 +39,8 @@ from llmstart.environment import REPOSITORY, github_path, release_tag  # noqa: E
 NOTEBOOKS = ROOT / "notebooks"
 COURSE_FILE = NOTEBOOKS / "course.yml"
 README = ROOT / "README.md"
+README_ZH = ROOT / "README.zh-CN.md"
+ZH_DIR = NOTEBOOKS / "zh"
 DOCS = [ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 SETUP_TAG = "llmstart-setup"
 HEADER_TAG = "llmstart-header"
@@ -147,10 +151,55 @@ def readme_table(course: list[Notebook]) -> str:
     return "\n".join(rows)
 
 
-def update_readme(text: str, course: list[Notebook]) -> str:
+def what_zh(n: Notebook) -> str:
+    """The Chinese "what you do" of ``n`` from ``notebooks/zh/course.yml``, or the English one
+    when it has none or translates an older English text."""
+    path = ZH_DIR / "course.yml"
+    if path.exists():
+        for entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("notebooks", []):
+            if entry.get("file") == n.file and entry.get("translates") == n.what:
+                return entry["what"]
+    return n.what
+
+
+def readme_table_zh(course: list[Notebook]) -> str:
+    """The course table of ``README.zh-CN.md``: each row links the Chinese twin in
+    ``notebooks/zh/`` where it exists, the English notebook otherwise (marked 英文版)."""
+    rows = [
+        TABLE_START,
+        "| notebook | 文章章节 | 内容 | CPU（2 核） | GPU | 打开 | 参考答案 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n in course:
+        rels = [n.file] + ([n.solutions] if n.solutions else [])
+        links = {}
+        for rel in rels:
+            zh = (ZH_DIR / rel).exists()
+            path = f"zh/{rel}" if zh else rel
+            links[rel] = (f"notebooks/{path}", path, "" if zh else "（英文版）")
+        target, path, mark = links[n.file]
+        sol = "—"
+        if n.solutions:
+            s_target, _, s_mark = links[n.solutions]
+            sol = f"[{Path(n.solutions).stem}]({s_target}){s_mark}"
+        rows.append(
+            f"| [`{n.stem}`]({target}){mark} | {n.section} | {what_zh(n)} | "
+            f"{minutes(n.cpu_seconds)} | {minutes(n.gpu_seconds)} | "
+            f"[Colab]({colab_url(path)}) · [Binder]({binder_url(path)}) | {sol} |"
+        )
+    total = sum(n.cpu_seconds or 0 for n in course)
+    rows.append("")
+    rows.append(f"运行时间：从头到尾，quick 档，在 CI 的 2 核 CPU 上实测（两个 notebook 并行，各用一个核）；"
+                f"全部 notebook 合计约 {minutes(total)}（`notebooks/course.yml`）。"
+                f"标“英文版”的 notebook 尚无中文版（进度：`python tools/translations.py status`）。")
+    rows.append(TABLE_END)
+    return "\n".join(rows)
+
+
+def update_readme(text: str, course: list[Notebook], lang: str = "en") -> str:
     """README text with the generated block replaced, or put in place of the table under
-    ``## The course`` the first time."""
-    block = readme_table(course)
+    ``## The course`` the first time (``lang="zh"``: the table of ``README.zh-CN.md``)."""
+    block = readme_table_zh(course) if lang == "zh" else readme_table(course)
     if TABLE_START in text and TABLE_END in text:
         before, rest = text.split(TABLE_START, 1)
         after = rest.split(TABLE_END, 1)[1]
@@ -189,10 +238,13 @@ def setup_source() -> str:
     )
 
 
-def header_source(n: Notebook, rel: str | None = None) -> str:
+def header_source(n: Notebook, rel: str | None = None, lang: str = "en") -> str:
     """The markdown cell under the title of ``notebooks/<rel>`` (the notebook of ``n`` or its
-    solutions): where to run it, how long it takes, the set-up cell below."""
+    solutions): where to run it, how long it takes, the set-up cell below. ``lang="zh"``: the
+    header of the Chinese twin ``notebooks/zh/<rel>`` (its Colab/Binder links open the twin)."""
     rel = rel or n.file
+    if lang == "zh":
+        return header_source_zh(n, rel)
     if rel == n.file:
         gpu = f", {minutes(n.gpu_seconds)} on a GPU" if n.gpu_seconds else ""
         about = (f" About **{minutes(n.cpu_seconds)}** top to bottom on a 2-core CPU (quick profile; measured in "
@@ -209,6 +261,33 @@ def header_source(n: Notebook, rel: str | None = None) -> str:
         "The next cell sets the notebook up wherever it runs: it detects the platform (local, "
         "Colab, Binder, Kaggle) and the device (CUDA, Apple MPS or CPU), prints the versions and "
         "the course profile, and on Colab or Kaggle installs the pinned course packages first."
+    )
+
+
+def header_source_zh(n: Notebook, rel: str) -> str:
+    """The header of the Chinese twin ``notebooks/zh/<rel>``; links to the Chinese twin of the
+    notebook or its solutions where one exists, to the English one otherwise."""
+    zh = ZH_DIR
+    if rel == n.file:
+        gpu = f"，GPU 上约 {minutes(n.gpu_seconds)}" if n.gpu_seconds else ""
+        about = f"在 2 核 CPU 上从头运行到尾约 **{minutes(n.cpu_seconds)}**（quick 档；CI 实测，每个 notebook 一个核）{gpu}。"
+        sol = ""
+        if n.solutions:
+            target = n.solutions if (zh / n.solutions).exists() else f"../{n.solutions}"
+            mark = "" if (zh / n.solutions).exists() else "（英文版）"
+            sol = f"练习的参考答案：[`{Path(n.solutions).name}`]({target}){mark}。"
+    else:
+        target = f"../{n.file}" if (zh / n.file).exists() else f"../../{n.file}"
+        mark = "" if (zh / n.file).exists() else "（英文版）"
+        about = f"[`{n.stem}`]({target}){mark} 练习的参考答案。"
+        sol = ""
+    return (
+        f"**运行方式：** [Colab]({colab_url('zh/' + rel)}) · [Binder]({binder_url('zh/' + rel)}) · "
+        f"本地运行 `make lab`。{about}{sol}\n"
+        "\n"
+        "下一个单元格会在任何运行环境中完成设置：它识别平台（本地、Colab、Binder、Kaggle）和设备"
+        "（CUDA、Apple MPS 或 CPU），打印各软件版本和课程档位（profile）；在 Colab 或 Kaggle 上"
+        "会先安装固定版本的课程依赖包。"
     )
 
 
@@ -229,7 +308,7 @@ def _set_source(cell: dict, kind: str, source: str, tag: str) -> dict:
     return cell
 
 
-def with_setup_cells(nb: dict, n: Notebook, rel: str | None = None) -> dict:
+def with_setup_cells(nb: dict, n: Notebook, rel: str | None = None, lang: str = "en") -> dict:
     """``nb`` with the header (after the title cell) and the set-up cell (after the header).
 
     Running it again changes nothing; a changed tag or runtime updates the cells in place
@@ -240,15 +319,15 @@ def with_setup_cells(nb: dict, n: Notebook, rel: str | None = None) -> dict:
     found = {t: i for t in (HEADER_TAG, SETUP_TAG) for i, ts in enumerate(tags) if t in ts}
     if found:
         for tag, i in found.items():
-            kind, source = ("markdown", header_source(n, rel)) if tag == HEADER_TAG else ("code", setup_source())
+            kind, source = ("markdown", header_source(n, rel, lang)) if tag == HEADER_TAG else ("code", setup_source())
             cells[i] = _set_source(cells[i], kind, source, tag)
         if HEADER_TAG not in found:
-            cells.insert(found[SETUP_TAG], _cell("markdown", header_source(n, rel), HEADER_TAG))
+            cells.insert(found[SETUP_TAG], _cell("markdown", header_source(n, rel, lang), HEADER_TAG))
         if SETUP_TAG not in found:
             cells.insert(found[HEADER_TAG] + 1, _cell("code", setup_source(), SETUP_TAG))
         return nb
     at = 1 if cells and cells[0].get("cell_type") == "markdown" else 0
-    cells[at:at] = [_cell("markdown", header_source(n, rel), HEADER_TAG), _cell("code", setup_source(), SETUP_TAG)]
+    cells[at:at] = [_cell("markdown", header_source(n, rel, lang), HEADER_TAG), _cell("code", setup_source(), SETUP_TAG)]
     return nb
 
 
@@ -260,15 +339,18 @@ def write_notebook(path: Path, nb: dict) -> None:
 
 
 def add_setup_cells(course: list[Notebook]) -> list[Path]:
-    """Put the header and set-up cell into every listed notebook and its solutions."""
+    """Put the header and set-up cell into every listed notebook and its solutions, and into
+    their Chinese twins in ``notebooks/zh/`` where they exist (Chinese header, same code)."""
     changed = []
     for n in course:
         for rel in [n.file] + ([n.solutions] if n.solutions else []):
-            path = NOTEBOOKS / rel
-            before = path.read_text(encoding="utf-8")
-            write_notebook(path, with_setup_cells(json.loads(before), n, rel))
-            if path.read_text(encoding="utf-8") != before:
-                changed.append(path)
+            for path, lang in ((NOTEBOOKS / rel, "en"), (ZH_DIR / rel, "zh")):
+                if lang == "zh" and not path.exists():
+                    continue
+                before = path.read_text(encoding="utf-8")
+                write_notebook(path, with_setup_cells(json.loads(before), n, rel, lang))
+                if path.read_text(encoding="utf-8") != before:
+                    changed.append(path)
     return changed
 
 
@@ -336,10 +418,16 @@ def problems(course: list[Notebook]) -> list[str]:
     elif update_readme(readme, course) != readme:
         found.append("README.md's course table is stale (python tools/course.py readme)")
     texts = [(README, readme)] + [(p, p.read_text(encoding="utf-8")) for p in DOCS if p.exists()]
+    if README_ZH.exists():
+        readme_zh = README_ZH.read_text(encoding="utf-8")
+        if TABLE_START not in readme_zh or update_readme(readme_zh, course, "zh") != readme_zh:
+            found.append("README.zh-CN.md's course table is stale (python tools/course.py readme --lang zh)")
+        texts.append((README_ZH, readme_zh))
     for n in course:
         for rel in [n.file] + ([n.solutions] if n.solutions else []):
-            path = NOTEBOOKS / rel
-            if path.exists():
+            for path in (NOTEBOOKS / rel, ZH_DIR / rel):
+                if not path.exists():
+                    continue
                 nb = json.loads(path.read_text(encoding="utf-8"))
                 md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
                 texts.append((path, md))
@@ -393,13 +481,17 @@ def main(argv: list[str] | None = None) -> int:
                         "JUnit files (make test JUNIT=PREFIX) instead of executing the notebooks")
     parser.add_argument("--course", type=Path, default=COURSE_FILE, help="the course list; its notebooks sit "
                         "beside it (another folder: a test, or benchmarks/gpu_check.py --dry-run)")
-    parser.add_argument("--readme", type=Path, default=README, help="for readme: the file whose table to update")
+    parser.add_argument("--readme", type=Path, default=None, help="for readme: the file whose table to update "
+                        "(default README.md, or README.zh-CN.md with --lang zh)")
+    parser.add_argument("--lang", choices=["en", "zh"], default="en",
+                        help="for readme: the English table or the Chinese one (links to notebooks/zh twins)")
     args = parser.parse_args(argv)
     course_file, notebooks = args.course, args.course.parent
     course = load_course(course_file)
     if args.command == "readme":
-        args.readme.write_text(update_readme(args.readme.read_text(encoding="utf-8"), course), encoding="utf-8")
-        print(f"{args.readme.name}: course table updated")
+        readme = args.readme or (README_ZH if args.lang == "zh" else README)
+        readme.write_text(update_readme(readme.read_text(encoding="utf-8"), course, args.lang), encoding="utf-8")
+        print(f"{readme.name}: course table updated")
     elif args.command == "setup-cells":
         changed = add_setup_cells(course)
         print(f"set-up cells: {len(changed)} notebooks changed")
