@@ -11,10 +11,11 @@ hourly price you state (your cloud's price list; the defaults are examples, not 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
-__all__ = ["serving_cost", "training_cost", "measure_rate", "spread", "EXAMPLE_PRICES"]
+__all__ = ["serving_cost", "training_cost", "measure_rate", "spread", "machine_load", "EXAMPLE_PRICES"]
 
 # Example hourly prices in USD, for the notebook's table only: replace them with your provider's.
 EXAMPLE_PRICES = {"cpu core": 0.04, "gpu (T4 class)": 0.50}
@@ -90,3 +91,20 @@ def spread(values, unit: str = "", digits: int = 1) -> dict:
     text = (f"median {median:.{digits}f}{u} (range {xs[0]:.{digits}f}-{xs[-1]:.{digits}f} "
             f"over {n} repeats)")
     return {"median": median, "low": xs[0], "high": xs[-1], "n": n, "text": text}
+
+
+def machine_load() -> str:
+    """A word on load, to print beside a timing: the 1-minute load average against the cores.
+
+    A load above the core count means other work was queued for the CPU while this was timed.
+
+    >>> machine_load().startswith("machine load")
+    True
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows has no load average
+        return f"machine load: not available here ({cores} cores)"
+    note = "busy: other work shares the CPU" if load > cores else "no more work than cores"
+    return f"machine load {load:.1f} (1-min average) on {cores} cores: {note}"
