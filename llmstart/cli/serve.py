@@ -3,7 +3,9 @@
 Example::
 
     python -m llmstart serve --model my-model --port 8000
-    curl -s localhost:8000/v1/classify -d '{"texts": ["Arrived broken."]}'
+    curl -s localhost:8000/v1/classify -H 'Content-Type: application/json' \
+         -d '{"texts": ["Arrived broken."]}'
+    python -m llmstart serve --print-openapi > docs/openapi.json   # the contract, no model loaded
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from llmstart.hub import DEFAULT_MAX_LENGTH
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``serve`` and its options."""
     p = subparsers.add_parser("serve", help="serve a fine-tuned classifier over HTTP (FastAPI)")
-    p.add_argument("--model", required=True, help="folder written by `llmstart train` or save_model")
+    p.add_argument("--model", help="folder written by `llmstart train` or save_model (required, "
+                                    "except with --print-openapi)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--backend", choices=["float", "bf16", "int8", "onnx"], default="float",
@@ -41,12 +44,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--drift-window", type=int, default=500,
                    help="live predictions the drift check compares with the reference in serving.json")
     p.add_argument("--log-level", default="warning")
+    p.add_argument("--print-openapi", action="store_true",
+                   help="print the OpenAPI document of the service these limits give, and exit "
+                        "(loads no model; the defaults' copy is docs/openapi.json)")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the model (exit 2 with one line if the folder is unusable), then serve until stopped."""
     import os
+
+    if args.print_openapi:
+        return _print_openapi(args)
+    if not args.model:
+        print("llmstart serve: --model is required: pass the folder that `llmstart train --out DIR` "
+              "wrote (or --print-openapi to print the API's contract).", file=sys.stderr)
+        return 2
 
     # Idle OpenMP threads sleep instead of spinning (set before torch loads its OpenMP runtime):
     # on a machine shared with other work, spinning threads that lose their core made one-text
@@ -68,4 +81,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"serving {args.model} ({args.backend}) on http://{args.host}:{args.port} "
           "(POST /v1/classify, GET /healthz /readyz /v1/model /metrics)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def _print_openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from llmstart.serve import Limits
+    from llmstart.serve.app import openapi_document
+
+    try:
+        limits = Limits(max_texts=args.max_texts, max_chars=args.max_chars,
+                        max_body_bytes=args.max_body_bytes)
+    except ValueError as err:
+        print(f"llmstart serve: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(openapi_document(limits), indent=2, ensure_ascii=False))
     return 0

@@ -2,7 +2,9 @@
 
 Every way a body can be wrong maps to one 4xx status and one sentence a client developer can
 act on. The service never guesses (no silent truncation of too many texts, no dropping of
-empty strings): the caller decides.
+empty strings): the caller decides. The rules on the JSON itself are the request model of
+:mod:`llmstart.serve.schema` (what ``/openapi.json`` declares); this module adds what comes
+before it (size, UTF-8, JSON syntax), for checking a body outside the HTTP service.
 
 >>> parse_classify_body(b'{"texts": ["good", "bad"]}', Limits())
 ['good', 'bad']
@@ -15,8 +17,11 @@ empty strings): the caller decides.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
+
+from pydantic import ValidationError
 
 __all__ = ["Limits", "RequestError", "parse_classify_body"]
 
@@ -75,32 +80,19 @@ def parse_classify_body(body: bytes, limits: Limits) -> list[str]:
         where = f" at line {err.lineno} column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""
         raise RequestError(400, f"body is not valid JSON{where}: send JSON like "
                                 '{"texts": ["some text"]}.') from None
-    if not isinstance(data, dict):
-        raise RequestError(422, f"body must be a JSON object, got {_kind(data)}: send "
-                                '{"texts": ["some text"]}.')
-    if "texts" not in data:
-        raise RequestError(422, "'texts' is missing: send {\"texts\": [\"some text\"]}.")
-    texts = data["texts"]
-    if isinstance(texts, str):
-        raise RequestError(422, "'texts' must be a list of strings, got a string: wrap it as "
-                                '{"texts": ["..."]}.')
-    if not isinstance(texts, list):
-        raise RequestError(422, f"'texts' must be a list of strings, got {_kind(texts)}.")
-    if not texts:
-        raise RequestError(422, "'texts' is empty: send at least one text.")
-    if len(texts) > limits.max_texts:
-        raise RequestError(422, f"'texts' holds {len(texts)} texts, over the limit of "
-                                f"{limits.max_texts} per request; split it into several requests.")
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise RequestError(422, f"texts[{i}] must be a string, got {_kind(t)}.")
-        if not t.strip():
-            raise RequestError(422, f"texts[{i}] is empty or only whitespace: remove it, the model "
-                                    "cannot classify nothing.")
-        if len(t) > limits.max_chars:
-            raise RequestError(422, f"texts[{i}] has {len(t)} characters, over the limit of "
-                                    f"{limits.max_chars}; shorten it or raise --max-chars.")
-    return texts
+    try:
+        return _request_model(limits).model_validate(data).texts
+    except ValidationError as err:
+        from llmstart.serve.schema import explain
+
+        raise RequestError(*explain(err.errors(), limits, loc_prefix=())) from None
+
+
+@functools.lru_cache(maxsize=16)
+def _request_model(limits: Limits):
+    from llmstart.serve.schema import classify_request_model
+
+    return classify_request_model(limits)
 
 
 def _kind(value: object) -> str:
