@@ -12,7 +12,7 @@ PIP         = $(PY) -m pip install --quiet $(OFFLINE) -c constraints.txt
 JOBS       ?= 2
 THREADS     = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE TOKENIZERS_PARALLELISM=false
 
-.PHONY: lab test install lint benchmark student site wheelhouse pins clean
+.PHONY: lab test install lint benchmark gpu-check student site wheelhouse pins clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ lint: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/train_throughput.py
+
+# On a machine with a CUDA GPU, after `make install` (no network needed): at most 10 minutes, one
+# table, benchmarks/results/gpu_check.json, and notebooks/course.yml's gpu_seconds. No $(STAMP)
+# prerequisite: a copied repository must not try to reinstall (offline). GPU_CHECK=--dry-run: the
+# same steps on the CPU at tiny sizes (output in a temporary folder).
+gpu-check:
+	@test -x $(PY) || { echo "gpu-check: no $(VENV); run make install first"; exit 2; }
+	$(PY) benchmarks/gpu_check.py $(GPU_CHECK)
 
 # Student copies (outputs cleared, worked solutions removed) in student/ (generated, git-ignored).
 student: $(STAMP)

@@ -15,6 +15,7 @@ peak memory and test accuracy per runner, and ratios to Trainer.
     python benchmarks/train_throughput.py              # about 5 minutes on 2 idle CPU cores
     python benchmarks/train_throughput.py --repeats 3  # median of 3 interleaved runs each
     python benchmarks/train_throughput.py --train 4000 --epochs 2
+    python benchmarks/train_throughput.py --runners "transformers.Trainer" "naive loop (article)" --json t.json
 """
 
 from __future__ import annotations
@@ -158,6 +159,10 @@ def main() -> None:
                         help="runs per runner, interleaved (fit, Trainer, ..., fit, Trainer, ...); "
                              "the table shows the median and, with repeats, the range")
     parser.add_argument("--only", choices=RUNNERS)
+    parser.add_argument("--runners", nargs="+", choices=RUNNERS, default=RUNNERS, metavar="RUNNER",
+                        help="run only these (default: all, in the order above)")
+    parser.add_argument("--json", default=None, help="also write the settings and every run to this file "
+                        "(rewritten after each run, so a stopped benchmark keeps what it measured)")
     args = parser.parse_args()
     if args.only:
         child(args.only, args)
@@ -168,17 +173,25 @@ def main() -> None:
     print(f"device: {device}; data: tweet_sentiment, {args.train} train / {args.test} test; model: "
           f"all-MiniLM-L6-v2; batch {args.batch}, {args.epochs} epoch(s), max {args.max_length} tokens; "
           f"{args.repeats} run(s) per runner")
-    runs: dict[str, list[dict]] = {name: [] for name in RUNNERS}
+    runs: dict[str, list[dict]] = {name: [] for name in args.runners}
+    failures: list[dict] = []
+    settings = {k: v for k, v in vars(args).items() if k not in ("only", "json")}
     for repeat in range(args.repeats):
-        for name in RUNNERS:
+        for name in args.runners:
             cmd = [sys.executable, __file__, "--only", name] + [
-                f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k not in ("only", "repeats")]
+                f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
+                if k not in ("only", "repeats", "runners", "json")]
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0:
                 print(f"{name} failed:\n{out.stderr[-3000:]}")
-                continue
-            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(f"  run {repeat + 1}: {name}: {runs[name][-1]['samples_per_s']:.1f} samples/s", flush=True)
+                failures.append({"runner": name, "repeat": repeat + 1, "error": out.stderr[-3000:]})
+            else:
+                runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                print(f"  run {repeat + 1}: {name}: {runs[name][-1]['samples_per_s']:.1f} samples/s", flush=True)
+            if args.json:
+                with open(args.json, "w", encoding="utf-8") as f:
+                    json.dump({"device": device, "settings": settings, "runs": runs, "failures": failures}, f,
+                              indent=1)
     rows = {name: r for name, r in runs.items() if r}
     speed = {name: statistics.median(x["samples_per_s"] for x in r) for name, r in rows.items()}
     base = speed.get(BASE)

@@ -52,3 +52,25 @@ def tiny_bert(num_labels: int = 3, dropout: float = 0.1, seed: int = 0):
 @pytest.fixture
 def frame() -> pd.DataFrame:
     return synthetic_frame()
+
+
+# ----------------------------------------------------------------------- the gpu marker
+# Tests marked ``gpu`` need a CUDA GPU and are skipped without one. LLMSTART_GPU_TESTS=cpu runs
+# them on the CPU as stand-ins (one seed, no server process): their code keeps running in CI
+# (`benchmarks/gpu_check.py --dry-run`) until a GPU is there.
+def gpu_test_device() -> str | None:
+    """``"cuda"``, ``"cpu"`` (stand-in, LLMSTART_GPU_TESTS=cpu) or None (skip the gpu tests)."""
+    import os
+
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu" if os.environ.get("LLMSTART_GPU_TESTS") == "cpu" else None
+
+
+def pytest_collection_modifyitems(config, items):
+    if gpu_test_device() is not None:
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (make gpu-check runs these on one)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

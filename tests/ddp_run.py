@@ -39,7 +39,7 @@ def main() -> None:
                   restore_best=False, seed=0)
     if PartialState().is_main_process:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.out)
-        print(f"processes={history.num_processes} steps={history.steps[-1]['step']} "
+        print(f"processes={history.num_processes} device={history.device} steps={history.steps[-1]['step']} "
               f"loss={history.steps[-1]['loss']:.6f} val_acc={history.evals[-1]['accuracy']:.4f}")
 
 

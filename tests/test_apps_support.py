@@ -59,3 +59,21 @@ def test_guard_appends_the_document_only_when_the_fact_is_missing():
     assert guard_reply("We can help!", row.text, row.must_say).endswith(row.text)
     assert guard_reply("Within 14 DAYS.", row.text, row.must_say) == "Within 14 DAYS."
     assert (kb.apply(lambda r: r.must_say in r.text, axis=1)).all()
+
+
+def test_rate_reports_its_binomial_standard_error_and_interval():
+    from llmstart.apps.support import Rate, key_fact_hits
+
+    r = Rate.of([True] * 20 + [False] * 80)
+    assert (r.hits, r.n) == (20, 100) and r.value == pytest.approx(0.2)
+    assert r.se == pytest.approx((0.2 * 0.8 / 100) ** 0.5)
+    low, high = r.interval
+    assert low < 0.2 < high and high - low == pytest.approx(4 * r.se, rel=0.15)
+    zero = Rate.of([False] * 50)  # Wilson: a real interval at 0, where p ± 2 se would be [0, 0]
+    assert zero.se == 0 and zero.interval[0] == pytest.approx(0, abs=1e-9) and zero.interval[1] > 0.05
+    assert r.to_dict()["n"] == 100 and "n = 100" in str(r)
+    with pytest.raises(ValueError, match="non-empty"):
+        Rate.of([])
+    assert key_fact_hits(["14 DAYS", "no"], ["14 days", "14 days"]).tolist() == [True, False]
+    with pytest.raises(ValueError, match="replies for"):
+        key_fact_hits(["a"], [])

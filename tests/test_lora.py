@@ -6,8 +6,8 @@ import copy
 
 import pytest
 import torch
-from conftest import tiny_bert
 
+from conftest import tiny_bert
 from llmstart.lora import (
     LoRALinear,
     add_lora,

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from llmstart.lessons.noise import beyond_noise, noise, noise_table, over_seeds
+from llmstart.lessons.noise import noise, noise_table, over_seeds
 
 
 def test_noise_statistics():
@@ -42,12 +42,3 @@ def test_noise_table_keeps_order_and_counts():
     with pytest.raises(KeyError, match="no column 'f1'"):
         noise_table(runs, "m", "f1")
 
-
-def test_beyond_noise_needs_the_gap_to_beat_the_spread():
-    tight_a, tight_b = noise([0.90, 0.905, 0.91]), noise([0.88, 0.885, 0.89])
-    assert beyond_noise(tight_a, tight_b) and beyond_noise(tight_b, tight_a)
-    wide_a, wide_b = noise([0.80, 0.95, 0.88]), noise([0.86, 0.90, 0.83])
-    assert not beyond_noise(wide_a, wide_b)
-    # one run against three: the three's spread stands in for the single run's
-    assert not beyond_noise(noise([0.87]), noise([0.80, 0.95, 0.88]))
-    assert beyond_noise(noise([0.99]), noise([0.80, 0.81, 0.82]))

@@ -9,7 +9,6 @@ import pytest
 from llmstart.lessons.results import (
     EXPECTED,
     ResultsMissingError,
-    effect,
     fraction,
     load_all,
     load_results,
@@ -69,15 +68,22 @@ def test_fraction_rejects_non_fractions(value):
     assert fraction({"x": 1}, "x") == 1.0
 
 
-def test_effect_needs_to_beat_the_spread():
-    assert effect(0.02, 0.02) == "made no difference beyond seed noise"
-    assert effect(0.021, 0.02) == "helped" and effect(-0.021, 0.02) == "hurt"
-    assert effect(0.1, 0.0, higher_is_better=False) == "hurt"
-    with pytest.raises(ValueError, match="non-negative spread"):
-        effect(0.1, float("nan"))
-
-
 def test_mean_of_dicts_and_numbers():
     assert mean_of({"a": 0.2, "b": 0.4}) == pytest.approx(0.3) and mean_of(1) == 1.0
     with pytest.raises(ValueError, match="empty"):
         mean_of({})
+
+
+def test_stored_verdicts_round_trip_and_old_files(tmp_path):
+    from llmstart.evaluation.compare import compare_seeds
+    from llmstart.lessons.results import stored_verdicts
+
+    v = compare_seeds([0.70, 0.71, 0.69, 0.70, 0.72], [0.60, 0.62, 0.61, 0.60, 0.61], names=("replay", "naive"))
+    write(tmp_path, "13_continual_learning", {"verdicts": {"forgetting:replay": v.to_dict(), "other": v.to_dict()}})
+    stored = stored_verdicts(load_results("13_continual_learning", tmp_path, keys=[]), "forgetting:")
+    assert list(stored) == ["forgetting:replay"] and stored["forgetting:replay"] == v
+    assert stored["forgetting:replay"].sentence() == v.sentence()
+    with pytest.raises(ResultsMissingError, match=r"no \"verdicts\".*notebooks/13_continual_learning\.ipynb"):
+        stored_verdicts({"rows": []}, source="13_continual_learning")
+    with pytest.raises(ResultsMissingError, match="lacks a field"):
+        stored_verdicts({"verdicts": {"x": {"a": "A"}}}, source="13_continual_learning")

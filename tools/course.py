@@ -4,6 +4,7 @@
     python tools/course.py setup-cells   # the header and set-up cell of every notebook (idempotent)
     python tools/course.py sync          # add notebooks missing from course.yml (then edit them)
     python tools/course.py time 00 03    # run notebooks on this machine, record their runtimes
+    python tools/course.py time --gpu --no-solutions 04   # on a GPU: record gpu_seconds
     python tools/course.py check         # every link target exists, every notebook is listed
 
 Links point at the release tag of the package version (``v`` + ``llmstart.__version__``), the
@@ -47,7 +48,8 @@ COURSE_HEADER = """\
 # header and set-up cell of every notebook, and the student copies from this list;
 # tests/test_course.py checks it against notebooks/.
 # cpu_seconds: top to bottom, quick profile, 2 CPU cores (python tools/course.py time NN);
-# gpu_seconds: the same on a GPU, where measured (null: not measured).
+# gpu_seconds: the same on one GPU with 2 CPU threads, where measured (null: not measured;
+# make gpu-check measures them: benchmarks/results/gpu_check.json names the GPU).
 """
 
 
@@ -135,9 +137,12 @@ def readme_table(course: list[Notebook]) -> str:
         )
     total = sum(n.cpu_seconds or 0 for n in course)
     rows.append("")
+    gpu = (" GPU: the same on one GPU with 2 CPU threads, by `make gpu-check` (which GPU: "
+           "`benchmarks/results/gpu_check.json`); — where not measured."
+           if any(n.gpu_seconds for n in course) else "")
     rows.append(f"Runtimes: top to bottom, quick profile, measured in CI on a 2-core CPU with two notebooks "
                 f"side by side, one core each (`make test JUNIT=...` then `tools/course.py time --junit ...`); "
-                f"all notebooks together about {minutes(total)} (`notebooks/course.yml`).")
+                f"all notebooks together about {minutes(total)} (`notebooks/course.yml`).{gpu}")
     rows.append(TABLE_END)
     return "\n".join(rows)
 
@@ -383,13 +388,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["readme", "setup-cells", "sync", "time", "check"])
     parser.add_argument("notebooks", nargs="*", help="for time: numbers or stems (default: all)")
     parser.add_argument("--gpu", action="store_true", help="for time: record as gpu_seconds")
+    parser.add_argument("--no-solutions", action="store_true", help="for time: skip the solutions notebooks")
     parser.add_argument("--junit", nargs="+", type=Path, help="for time: read the seconds from these pytest "
                         "JUnit files (make test JUNIT=PREFIX) instead of executing the notebooks")
+    parser.add_argument("--course", type=Path, default=COURSE_FILE, help="the course list; its notebooks sit "
+                        "beside it (another folder: a test, or benchmarks/gpu_check.py --dry-run)")
+    parser.add_argument("--readme", type=Path, default=README, help="for readme: the file whose table to update")
     args = parser.parse_args(argv)
-    course = load_course()
+    course_file, notebooks = args.course, args.course.parent
+    course = load_course(course_file)
     if args.command == "readme":
-        README.write_text(update_readme(README.read_text(encoding="utf-8"), course), encoding="utf-8")
-        print("README.md: course table updated")
+        args.readme.write_text(update_readme(args.readme.read_text(encoding="utf-8"), course), encoding="utf-8")
+        print(f"{args.readme.name}: course table updated")
     elif args.command == "setup-cells":
         changed = add_setup_cells(course)
         print(f"set-up cells: {len(changed)} notebooks changed")
@@ -407,15 +417,16 @@ def main(argv: list[str] | None = None) -> int:
                   or any(n.file.startswith(a) for a in args.notebooks)]
         measured = junit_seconds(args.junit) if args.junit else None
         for n in chosen:
-            for rel in [n.file] + ([n.solutions] if n.solutions else []):
+            solutions = [n.solutions] if n.solutions and not args.no_solutions else []
+            for rel in [n.file] + solutions:
                 if measured is not None and rel not in measured:
                     print(f"{rel}: not in the JUnit files, kept as it was")
                     continue
-                seconds = measured[rel] if measured is not None else time_notebook(NOTEBOOKS / rel)
+                seconds = measured[rel] if measured is not None else time_notebook(notebooks / rel)
                 print(f"{rel}: {seconds:.0f} s", flush=True)
                 if rel == n.file:
                     setattr(n, "gpu_seconds" if args.gpu else "cpu_seconds", round(seconds))
-            save_course(course)
+            save_course(course, course_file)
     elif args.command == "check":
         found = problems(course)
         for p in found:

@@ -10,6 +10,7 @@ measures of a reply (key fact stated) and of the hand-over (how many were really
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -131,14 +132,74 @@ def guard_reply(reply: str, document: str, must_say: str) -> str:
     return f"{reply.rstrip()} Our policy: {document}"
 
 
+def key_fact_hits(replies: Sequence[str], key_facts: Sequence[str]) -> np.ndarray:
+    """Per reply, whether it contains its key fact (case-insensitive): the per-question scores
+    that :func:`llmstart.evaluation.compare.compare_scores` pairs across two systems.
+
+    >>> key_fact_hits(["Refunds within 14 days!", "Sorry."], ["14 days", "14 days"]).tolist()
+    [True, False]
+    """
+    if len(replies) != len(key_facts):
+        raise ValueError(f"{len(replies)} replies for {len(key_facts)} key facts")
+    if not replies:
+        raise ValueError("no replies to score")
+    return np.array([k.lower() in r.lower() for r, k in zip(replies, key_facts, strict=True)])
+
+
 def key_fact_rate(replies: Sequence[str], key_facts: Sequence[str]) -> float:
     """Share of replies that contain their key fact (case-insensitive).
 
     >>> key_fact_rate(["Refunds within 14 days!", "Sorry."], ["14 days", "14 days"])
     0.5
     """
-    if len(replies) != len(key_facts):
-        raise ValueError(f"{len(replies)} replies for {len(key_facts)} key facts")
-    if not replies:
-        raise ValueError("no replies to score")
-    return float(np.mean([k.lower() in r.lower() for r, k in zip(replies, key_facts, strict=True)]))
+    return float(np.mean(key_fact_hits(replies, key_facts)))
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A share of ``n`` questions with its binomial standard error and 95 % Wilson interval.
+
+    >>> r = Rate.of([1, 0, 0, 0] * 25)
+    >>> print(r)
+    0.250 ± 0.043 (95 % [0.175, 0.343], n = 100)
+    >>> r.hits, r.n
+    (25, 100)
+    """
+
+    hits: int
+    n: int
+
+    @classmethod
+    def of(cls, outcomes: Sequence[bool] | np.ndarray) -> Rate:
+        """The rate of true outcomes (one per question)."""
+        x = np.asarray(outcomes, dtype=bool)
+        if x.ndim != 1 or x.size == 0:
+            raise ValueError(f"Rate.of needs a non-empty list of per-question outcomes, got shape {x.shape}")
+        return cls(int(x.sum()), int(x.size))
+
+    @property
+    def value(self) -> float:
+        return self.hits / self.n
+
+    @property
+    def se(self) -> float:
+        """Binomial standard error, sqrt(p (1 - p) / n)."""
+        return float(np.sqrt(self.value * (1 - self.value) / self.n))
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """95 % Wilson interval (sensible at 0 and 1, unlike value ± 2 se)."""
+        from scipy.stats import binomtest
+
+        ci = binomtest(self.hits, self.n).proportion_ci(0.95, method="wilson")
+        return float(ci.low), float(ci.high)
+
+    def __str__(self) -> str:
+        low, high = self.interval
+        return f"{self.value:.3f} ± {self.se:.3f} (95 % [{low:.3f}, {high:.3f}], n = {self.n})"
+
+    def to_dict(self) -> dict:
+        """Plain values for a results JSON file."""
+        low, high = self.interval
+        return {"value": round(self.value, 4), "hits": self.hits, "n": self.n,
+                "se": round(self.se, 4), "low": round(low, 4), "high": round(high, 4)}

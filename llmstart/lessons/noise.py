@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["Noise", "noise", "noise_table", "over_seeds", "beyond_noise"]
+__all__ = ["Noise", "noise", "noise_table", "over_seeds"]
 
 
 @dataclass(frozen=True)
@@ -95,18 +95,3 @@ def noise_table(runs: pd.DataFrame, by: str | list[str], value: str) -> pd.DataF
     return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "min": g.min(),
                          "max": g.max(), "runs": g.size()})
 
-
-def beyond_noise(a: Noise, b: Noise) -> bool:
-    """Whether the means of ``a`` and ``b`` differ by more than twice their combined standard
-    error (``2·sqrt(sa²/na + sb²/nb)``), a rough two-sided 95 % bar; with one run on a side,
-    the other side's spread stands in for it.
-
-    >>> beyond_noise(noise([0.90, 0.91, 0.92]), noise([0.80, 0.81, 0.82]))
-    True
-    >>> beyond_noise(noise([0.90, 0.93, 0.87]), noise([0.89, 0.92, 0.86]))
-    False
-    """
-    sa = a.std if len(a.values) > 1 else b.std
-    sb = b.std if len(b.values) > 1 else a.std
-    bar = 2 * math.sqrt(sa**2 / len(a.values) + sb**2 / len(b.values))
-    return abs(a.mean - b.mean) > bar

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from llmstart.evaluation.compare import Verdict
+
 # file stem (= notebook name) -> the keys the FAQ reads from it
 EXPECTED: dict[str, tuple[str, ...]] = {
     "04_fine_tuning_a_classifier": (
@@ -33,13 +35,15 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "float_accuracy", "int8_accuracy", "onnx_accuracy", "float_size_mb", "int8_size_mb",
         "served_p50_ms",
     ),
-    "11_data_and_overfitting": ("augmentation", "remedies", "learning_curve", "small_set_size_per_class", "seeds"),
+    "11_data_and_overfitting": (
+        "augmentation", "remedies", "learning_curve", "small_set_size_per_class", "seeds", "verdicts",
+    ),
     "12_robustness_explainability_bias": (
         "clean_accuracy", "attacked_accuracy", "adv_trained_clean_accuracy",
         "adv_trained_attacked_accuracy", "deletion_gap", "counterfactual_flip_rate",
         "defence_seeds", "defence_table", "defence_verdict",
     ),
-    "13_continual_learning": ("rows", "seeds", "old_task", "new_task"),
+    "13_continual_learning": ("rows", "seeds", "old_task", "new_task", "verdicts"),
 }
 
 
@@ -121,24 +125,37 @@ def fraction(results: Mapping[str, Any], key: str, source: str = "results") -> f
     return float(value)
 
 
-def effect(delta: float, spread: float, higher_is_better: bool = True) -> str:
-    """Name a measured difference honestly: ``"helped"``, ``"hurt"`` or ``"made no difference beyond seed noise"``.
+def stored_verdicts(results: Mapping[str, Any], prefix: str = "",
+                    source: str = "results") -> dict[str, Verdict]:
+    """The verdicts a notebook stored under ``"verdicts"`` (keys starting with ``prefix``), rebuilt.
 
-    ``delta`` is a difference of means over seeds; ``spread`` the seed-to-seed standard deviation
-    it should beat (pass the combined spread of both sides). A difference inside ``spread`` is
-    not evidence either way.
+    A notebook stores ``{"verdicts": {key: verdict.to_dict(), ...}}``; a reader prints
+    ``stored_verdicts(r)[key].sentence()`` and never re-judges the numbers. A file written before
+    notebooks stored verdicts raises :class:`ResultsMissingError` naming the notebook to rerun.
 
-    >>> effect(0.05, 0.01), effect(-0.05, 0.01), effect(0.005, 0.01)
-    ('helped', 'hurt', 'made no difference beyond seed noise')
-    >>> effect(-0.05, 0.01, higher_is_better=False)   # e.g. a smaller train-validation gap
-    'helped'
+    >>> from llmstart.evaluation.compare import compare_seeds
+    >>> v = compare_seeds([0.8, 0.81, 0.79, 0.8, 0.82], [0.7, 0.72, 0.7, 0.69, 0.71], names=("a", "b"))
+    >>> stored = stored_verdicts({"verdicts": {"gain:a": v.to_dict()}}, "gain:")
+    >>> stored["gain:a"].winner
+    'a'
+    >>> stored_verdicts({"accuracy": 0.9}, source="11_data_and_overfitting")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    llmstart.lessons.results.ResultsMissingError: 11_data_and_overfitting holds no "verdicts": ...
     """
-    if math.isnan(delta) or math.isnan(spread) or spread < 0:
-        raise ValueError(f"effect needs a number and a non-negative spread, not {delta!r} and {spread!r}")
-    if abs(delta) <= spread:
-        return "made no difference beyond seed noise"
-    better = delta > 0 if higher_is_better else delta < 0
-    return "helped" if better else "hurt"
+    if "verdicts" not in results:
+        raise ResultsMissingError(
+            f'{source} holds no "verdicts": it was written before notebooks stored their verdicts; '
+            f"run {notebook_for(source)} top to bottom, then run this notebook again")
+    stored = results["verdicts"]
+    if not isinstance(stored, Mapping):
+        raise ResultsMissingError(f'{source}: "verdicts" is a {type(stored).__name__}, not a JSON object; '
+                                  f"run {notebook_for(source)} again")
+    try:
+        return {k: Verdict.from_dict(v) for k, v in stored.items() if k.startswith(prefix)}
+    except TypeError as err:
+        raise ResultsMissingError(f"{source}: a stored verdict lacks a field ({err}); "
+                                  f"run {notebook_for(source)} again") from err
 
 
 def mean_of(value: float | Mapping[str, float]) -> float:

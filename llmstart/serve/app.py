@@ -6,7 +6,9 @@ Routes:
   "scores", "abstain"}, ...]}``, one prediction per text, in order;
 - ``GET /healthz`` (the process is up), ``GET /readyz`` (the model is loaded and answers);
 - ``GET /v1/model`` (name, labels, backend, training metrics, where the weights came from);
-- ``GET /metrics`` (Prometheus text).
+- ``GET /metrics`` (Prometheus text);
+- ``GET /docs`` (Swagger UI) and ``GET /redoc`` (ReDoc) show ``/openapi.json``; their script and
+  style are served by the service itself (:data:`DOCS_ASSETS`), so they work offline.
 
 Every request body and answer is a pydantic model (:mod:`llmstart.serve.schema`), so
 ``/openapi.json`` and ``/docs`` state the whole contract, limits included, and FastAPI validates
@@ -35,6 +37,7 @@ import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -59,6 +62,8 @@ __all__ = ["create_app", "openapi_document", "API_VERSION"]
 #: contract keeps ``docs/openapi.json`` byte for byte.
 API_VERSION = "1"
 PATHS = ("/v1/classify", "/healthz", "/readyz", "/v1/model", "/metrics")
+#: Where Swagger UI's and ReDoc's script, style and icon are served from (fastapi-offline's files).
+DOCS_ASSETS = "/static-offline-docs"
 DESCRIPTION = """A fine-tuned text classifier served by `llmstart serve`.
 
 Send texts to `POST /v1/classify` as JSON (`Content-Type: application/json`); each answer holds the
@@ -147,8 +152,12 @@ def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max
         await batcher.stop()
 
     # strict_content_type off: a body sent with no Content-Type at all is read as JSON.
-    app = FastAPI(title="llmstart classifier", version=API_VERSION, description=DESCRIPTION,
-                  lifespan=lifespan, strict_content_type=False, responses=error_responses(404, 405, 500))
+    # FastAPIOffline: FastAPI whose /docs (Swagger UI) and /redoc load their script and style from
+    # files installed with the package (mounted at DOCS_ASSETS, outside the schema), not from a
+    # CDN, so they render on a machine with no network.
+    app = FastAPIOffline(title="llmstart classifier", version=API_VERSION, description=DESCRIPTION,
+                         lifespan=lifespan, strict_content_type=False, static_url=DOCS_ASSETS,
+                         responses=error_responses(404, 405, 500))
     app.state.engine, app.state.batcher, app.state.metrics, app.state.drift = engine, batcher, metrics, drift
     app.add_middleware(_BodyLimit, limit=limits.max_body_bytes)  # inside count_requests (added next)
     build_openapi = app.openapi
