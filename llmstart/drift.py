@@ -67,7 +67,7 @@ def reference_from_probs(probs: np.ndarray, labels: Sequence[str], keep: int = 2
     if len(conf) > keep:
         conf = np.random.default_rng(0).choice(conf, keep, replace=False)
     return {"labels": list(map(str, labels)), "label_shares": dict(zip(map(str, labels),
-            (counts / counts.sum()).tolist(), strict=True)), "confidences": conf.round(4).tolist(),
+            (counts / counts.sum()).tolist(), strict=True)), "confidences": conf.round(6).tolist(),
             "n": int(len(probs))}
 
 

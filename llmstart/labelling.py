@@ -1,6 +1,8 @@
 """Label many texts with a fine-tuned classifier: lists in memory, or a whole CSV streamed in chunks.
 
-Empty texts are reported, never labelled: they get no label and no confidence. A CSV is read
+Empty texts are reported, never labelled: they get no label and no score. ``score`` is the
+probability of the predicted label, as ``TextClassifier.predict`` and ``llmstart serve`` name and
+compute it (the model folder's temperature applied). A CSV is read
 ``chunksize`` rows at a time and each labelled chunk is appended to a temporary file that
 replaces the output only when every row is done, so a file of any size labels in constant
 memory, keeps its columns and row order, and never leaves half an output behind.
@@ -22,32 +24,58 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["label_texts", "label_csv", "LabelStats", "output_columns"]
+__all__ = ["predict_texts", "label_texts", "label_csv", "LabelStats", "output_columns", "json_row"]
 
 
-def label_texts(clf, texts: Sequence[str], batch_size: int = 32) -> list[tuple[str | None, float | None]]:
-    """``(label, confidence)`` per text, in order; ``(None, None)`` for an empty text.
+def predict_texts(clf, texts: Sequence[str], batch_size: int = 32) -> list[dict | None]:
+    """``clf.predict``'s dict per text, in order; ``None`` for an empty text.
 
     Texts are batched by length (less padding), and put back in their order.
+
+    >>> class First:
+    ...     def predict(self, texts, batch_size=32):
+    ...         return [{"label": t.split()[0], "score": 1.0} for t in texts]
+    >>> predict_texts(First(), ["good day", ""])
+    [{'label': 'good', 'score': 1.0}, None]
     """
     keep = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip()]
     order = sorted(keep, key=lambda i: len(texts[i]))
     results = clf.predict([texts[i] for i in order], batch_size=batch_size) if order else []
-    out: list[tuple[str | None, float | None]] = [(None, None)] * len(texts)
+    out: list[dict | None] = [None] * len(texts)
     for i, r in zip(order, results, strict=True):
-        out[i] = (r["label"], round(float(r["score"]), 6))
+        out[i] = r
     return out
 
 
+def label_texts(clf, texts: Sequence[str], batch_size: int = 32) -> list[tuple[str | None, float | None]]:
+    """``(label, score)`` per text, in order (the score to 6 decimals); ``(None, None)`` for an empty text."""
+    return [(None, None) if r is None else (r["label"], round(float(r["score"]), 6))
+            for r in predict_texts(clf, texts, batch_size)]
+
+
+def json_row(text: str, result: dict | None, **extra) -> dict:
+    """One ``predict --json`` object: the text and the prediction with ``serve``'s field names
+    (``label``, ``score``, ``abstain``, ``scores``), or an ``error`` for an empty text.
+
+    >>> json_row("hi", {"label": "a", "score": 0.9, "abstain": False, "scores": {"a": 0.9, "b": 0.1}})
+    {'text': 'hi', 'label': 'a', 'score': 0.9, 'abstain': False, 'scores': {'a': 0.9, 'b': 0.1}}
+    >>> json_row("", None, row=3)
+    {'row': 3, 'text': '', 'label': None, 'score': None, 'error': 'empty text: not labelled'}
+    """
+    if result is None:
+        return {**extra, "text": text, "label": None, "score": None, "error": "empty text: not labelled"}
+    return {**extra, "text": text, **{k: result[k] for k in ("label", "score", "abstain", "scores") if k in result}}
+
+
 def output_columns(columns: Sequence[str]) -> tuple[str, str]:
-    """Names of the two added columns: ``label``/``confidence``, prefixed when the input has them.
+    """Names of the two added columns: ``label``/``score``, prefixed when the input has them.
 
     >>> output_columns(["text"]), output_columns(["text", "label"])
-    (('label', 'confidence'), ('predicted_label', 'predicted_confidence'))
+    (('label', 'score'), ('predicted_label', 'predicted_score'))
     """
-    if "label" in columns or "confidence" in columns:
-        return "predicted_label", "predicted_confidence"
-    return "label", "confidence"
+    if "label" in columns or "score" in columns:
+        return "predicted_label", "predicted_score"
+    return "label", "score"
 
 
 @dataclass
@@ -94,7 +122,7 @@ def label_csv(clf, path: str | Path, text_col: str, out: str | Path | None, *, e
               stream=None) -> LabelStats:
     """Label every row of a CSV/TSV, ``chunksize`` rows at a time; returns :class:`LabelStats`.
 
-    ``out``: a CSV with the input's columns (as text, unchanged) plus label and confidence,
+    ``out``: a CSV with the input's columns (as text, unchanged) plus label and score,
     written atomically; or ``stream``: an open text file (e.g. ``sys.stdout``) the labelled
     chunks are written to as they come. ``json_lines``: a callable that receives one dict per row.
 
@@ -107,7 +135,7 @@ def label_csv(clf, path: str | Path, text_col: str, out: str | Path | None, *, e
     >>> label_csv(Echo(), src, "msg", dst, chunksize=2).labelled
     2
     >>> print(open(dst).read().strip())
-    id,msg,label,confidence
+    id,msg,label,score
     007,apple,a,0.9
     008,,,
     009,banana,b,0.9
@@ -118,7 +146,8 @@ def label_csv(clf, path: str | Path, text_col: str, out: str | Path | None, *, e
     try:
         for chunk in _chunks(path, text_col, encoding, sep, chunksize):
             texts = chunk[text_col].fillna("").astype(str).tolist()
-            results = label_texts(clf, texts, batch_size)
+            predictions = predict_texts(clf, texts, batch_size)
+            results = [(None, None) if r is None else (r["label"], round(float(r["score"]), 6)) for r in predictions]
             label_col, conf_col = output_columns(list(chunk.columns))
             chunk[label_col] = [r[0] for r in results]
             chunk[conf_col] = [r[1] for r in results]
@@ -131,9 +160,8 @@ def label_csv(clf, path: str | Path, text_col: str, out: str | Path | None, *, e
             elif stream is not None:
                 chunk.to_csv(stream, header=not stats.rows, index=False)
             if json_lines is not None:
-                for j, (text, (label, conf)) in enumerate(zip(texts, results, strict=True)):
-                    json_lines({"row": stats.rows + j, "text": text, "label": label, "confidence": conf,
-                                **({"error": "empty text: not labelled"} if label is None else {})})
+                for j, (text, r) in enumerate(zip(texts, predictions, strict=True)):
+                    json_lines(json_row(text, r, row=stats.rows + j))
             stats.rows += len(chunk)
         if tmp is not None:
             if not stats.rows:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["epoch_table", "kept_step_line", "run_warnings", "prediction_warnings", "write_test_report", "MIN_STEPS"]
+__all__ = ["epoch_table", "kept_step_line", "run_warnings", "prediction_warnings", "write_test_report",
+           "serving_lines", "MIN_STEPS"]
 
 MIN_STEPS = 50
 
@@ -160,6 +161,55 @@ def write_test_report(out: str | Path, gold: Sequence[int], pred: Sequence[int],
         plt.close(fig)
         files["training_curves_png"] = "training_curves.png"
     return files
+
+
+def serving_lines(report: dict) -> list[str]:
+    """What ``llmstart train`` says about the serving settings it chose on validation: the
+    temperature kept (fitted or 1) and why, and the abstain threshold or plainly that there is none.
+
+    ``report``: :func:`llmstart.evaluation.evaluation_report`'s dict.
+
+    >>> import numpy as np
+    >>> from llmstart.evaluation import evaluation_report
+    >>> y = np.arange(30) % 3; logits = np.eye(3)[y] * 12.0  # every validation row right, sure of it
+    >>> for line in serving_lines(evaluation_report(["t"] * 30, y, logits, "abc", val_logits=logits, val_y=y)):
+    ...     print(line)  # doctest: +ELLIPSIS
+    calibration: kept T = 1: the model is wrong on 0 of 30 validation rows, too little to fit ...; test ECE 0.000
+    warning: cannot abstain: the lowest threshold reaching precision 0.9 is 0.99999, at the top of the confidence scale ...
+    """
+    from llmstart.evaluation.abstain import format_confidence
+
+    cal, ab = report["calibration"], report["abstain"]
+    choice = cal.get("choice", {})
+    lines = []
+    if choice.get("kept") == "fitted":
+        lines.append(f"calibration: {choice['reason']}; test ECE {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}")
+        if cal["ece_after"] > cal["ece_before"]:
+            lines.append(f"note: on the {report['n']} test rows ECE went from {cal['ece_before']:.3f} to "
+                         f"{cal['ece_after']:.3f}; serving keeps the temperature chosen on validation (the test "
+                         "split chooses nothing), and ECE on a small test set is noisy")
+    else:
+        lines.append(f"calibration: {choice.get('reason', 'kept T = 1')}; test ECE {cal['ece_before']:.3f}")
+    if ab["reached"]:
+        val, test = ab["validation"], ab["test"]
+        answered = f", answering {val['answered']} of {round(val['answered'] / val['coverage'])} rows" \
+            if val.get("answered") and val.get("coverage") else ""
+        lines.append(f"abstain below confidence {format_confidence(ab['threshold'])} (precision "
+                     f"{ab['target_precision']:g} on validation{answered}): on test it answers "
+                     f"{test['answered']} of {report['n']} rows ({test['coverage']:.1%}) at precision "
+                     f"{test['precision']:.3f}")
+        if ab.get("validation_errors") == 0:
+            lines.append("note: validation has no wrong predictions, so the threshold is its lowest confidence: "
+                         "texts the model is less sure of than of any validation text are flagged \"abstain\"")
+        if test["coverage"] < 0.5:
+            lines.append(f"note: `llmstart serve` will flag {1 - test['coverage']:.0%} of predictions \"abstain\" "
+                         "(label and scores still given); lower --abstain-precision to hand fewer cases to a person")
+    else:
+        lines.append(f"warning: cannot abstain: {ab.get('why', 'no threshold reached on validation')}. "
+                     "`llmstart serve` and `predict` will never flag \"abstain\" (serving.json: abstain_threshold 0). "
+                     "To get a hand-over: more validation rows (more labelled data, or a larger --val-size) or a "
+                     "lower --abstain-precision")
+    return lines
 
 
 def _versions() -> dict:

@@ -142,7 +142,7 @@ def test_lora_saves_a_small_folder_that_predict_loads(workspace, trained, capsys
     capsys.readouterr()
     assert main(["predict", "--model", str(workspace / "adapter"), "--json", "pasta with cheese"]) == 0
     row = json.loads(capsys.readouterr().out.strip())
-    assert row["label"] in {"food", "sport", "tech"} and 0 < row["confidence"] <= 1
+    assert row["label"] in {"food", "sport", "tech"} and 0 < row["score"] <= 1
 
 
 def test_predict_reports_empty_texts_instead_of_labelling_them(trained, capsys):
@@ -210,7 +210,7 @@ def test_predict_streams_a_20000_row_csv_in_order(tmp_path, monkeypatch, capsys)
     assert echo.largest_call <= 500  # never more than one chunk at a time
     assert peak < 2 * small_peak  # 10x the rows, about the same memory: the file is never held whole
     out = pd.read_csv(tmp_path / "labelled.csv", dtype=str, keep_default_na=False)
-    assert out.columns.tolist() == ["id", "note", "message", "label", "confidence"]
+    assert out.columns.tolist() == ["id", "note", "message", "label", "score"]
     assert out.id.tolist() == df.id.tolist()  # every row, in order, leading zeros kept
     assert (out.label == out.message.str.split().str[0].fillna("")).all()
     assert (out.label[out.message == ""] == "").all()
@@ -224,7 +224,7 @@ def test_predict_on_a_file_with_the_real_model_keeps_columns(trained, tmp_path, 
     assert main(["predict", "--model", str(trained), "--data", str(tmp_path / "new.csv"), "--text-col", "message",
                  "--out", str(tmp_path / "out.csv")]) == 0
     out = pd.read_csv(tmp_path / "out.csv")
-    assert out.columns.tolist() == ["message", "label", "predicted_label", "predicted_confidence"]
+    assert out.columns.tolist() == ["message", "label", "predicted_label", "predicted_score"]
     assert main(["predict", "--model", str(trained), "--data", str(tmp_path / "new.csv")]) == 2
     assert "no text column 'text': pass --text-col" in capsys.readouterr().err
 

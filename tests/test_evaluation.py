@@ -41,7 +41,11 @@ def test_temperature_fitted_on_validation_lowers_ece_on_test():
 def test_abstain_threshold_reaches_target_precision_on_validation():
     logits, y = overconfident(seed=3)
     rng = np.random.default_rng(0)
-    logits = logits * rng.uniform(0.2, 1.5, (len(y), 1))  # spread the confidences
+    spread = rng.uniform(0.2, 1.5, (len(y), 1))  # spread the confidences...
+    degenerate = pick_abstain_threshold(softmax(logits * spread), y, 0.8)  # ...at random: only the top 1 reaches 0.8
+    assert not degenerate["reached"] and degenerate["answered"] == 1 and "answers only 1 of 2000" in degenerate["why"]
+    right = (logits.argmax(1) == y)[:, None]
+    logits = logits * (spread + 0.4 * right)  # ...and the right ones a little higher, as a useful model ranks them
     probs = softmax(logits)
     pick = pick_abstain_threshold(probs, y, 0.8)
     assert pick["reached"] and pick["precision"] >= 0.8 and 0 < pick["coverage"] < 1

@@ -254,11 +254,14 @@ def test_train_then_serve_answers_like_predict(tmp_path, tokenizer):
         assert [p["label"] for p in r.json()["predictions"]] == ["sport", "food"]
         info = httpx.get(srv.url + "/v1/model").json()
         assert info["labels"] == ["food", "sport", "tech"] and info["training"]["test"]["accuracy"] > 0.9
-        # train wrote the evaluation and what serving needs: the fitted temperature, a threshold, a reference
+        # train wrote the evaluation and what serving needs: the temperature it chose on validation
+        # (fitted, or 1 when validation cannot support a fit) and why, a threshold, a reference
         settings = json.loads((tmp_path / "clf" / "serving.json").read_text())
         report = json.loads((tmp_path / "clf" / "evaluation" / "report.json").read_text())
         assert (tmp_path / "clf" / "evaluation" / "reliability.png").is_file()
-        assert settings["temperature"] == report["calibration"]["temperature"] != 1.0
+        assert settings["temperature"] == report["calibration"]["temperature"]
+        assert settings["temperature_choice"]["kept"] == report["calibration"]["choice"]["kept"]
+        assert settings["temperature_choice"]["reason"].startswith(("fitted T", "kept T = 1"))
         assert info["temperature"] == settings["temperature"] and info["abstain_threshold"] == (
             settings["abstain_threshold"])
         assert settings["reference"]["labels"] == LABELS and settings["reference"]["n"] > 40

@@ -2,7 +2,8 @@
 
 Texts come from the command line, from standard input (one per line), or from ``--data``
 (a CSV/TSV labelled in chunks, never held in memory whole). Empty texts are reported on
-standard error and get no label. ``--json`` prints one JSON object per text for scripts.
+standard error and get no label. ``--json`` prints one JSON object per text for scripts, with
+the fields ``llmstart serve`` answers: label, score, abstain, scores.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ def add_parser(sub) -> None:
     p.add_argument("texts", nargs="*", help="texts to label (default: --data, else one per line on stdin)")
     p.add_argument("--data", default=None, help="CSV/TSV file to label, streamed in chunks")
     p.add_argument("--text-col", default="text", help="column of --data holding the text")
-    p.add_argument("--out", default=None, help="CSV to write (--data's columns + label + confidence); "
-                   "default: standard output")
+    p.add_argument("--out", default=None, help="CSV to write (--data's columns + label + score, the label's "
+                   "probability as `serve` answers it); default: standard output")
     p.add_argument("--encoding", default="utf-8", help="text encoding of --data or standard input")
     p.add_argument("--sep", default=None, help="separator of --data (default: ',' for .csv, tab for .tsv)")
-    p.add_argument("--json", action="store_true", help="print one JSON object per text")
+    p.add_argument("--json", action="store_true", help="print one JSON object per text: label, score, abstain "
+                   "and scores, as `llmstart serve` answers (the folder's serving.json applied)")
     p.add_argument("--chunk-size", type=int, default=1000, help="rows of --data read at a time")
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass")
     p.add_argument("--max-length", type=int, default=None,
@@ -52,18 +54,18 @@ def _texts_from_stdin(encoding: str) -> list[str]:
 
 
 def _label_list(clf, texts: list[str], args: argparse.Namespace) -> None:
-    from llmstart.labelling import label_texts
+    from llmstart.evaluation.abstain import format_confidence
+    from llmstart.labelling import json_row, predict_texts
 
-    results = label_texts(clf, texts, args.batch_size)
-    empty = [i + 1 for i, (label, _) in enumerate(results) if label is None]
-    for text, (label, conf) in zip(texts, results, strict=True):
+    results = predict_texts(clf, texts, args.batch_size)
+    empty = [i + 1 for i, r in enumerate(results) if r is None]
+    for text, r in zip(texts, results, strict=True):
         if args.json:
-            _print_json({"text": text, "label": label, "confidence": conf,
-                         **({"error": "empty text: not labelled"} if label is None else {})})
-        elif label is None:
+            _print_json(json_row(text, r))
+        elif r is None:
             print(f"\t\t{text}")
         else:
-            print(f"{label}\t{conf:.3f}\t{text}")
+            print(f"{r['label']}\t{format_confidence(r['score'])}\t{text}")  # 0.99996 never reads 1.000
     if empty:
         shown = ", ".join(map(str, empty[:10])) + (" ..." if len(empty) > 10 else "")
         print(f"predict: {len(empty)} empty text(s) not labelled (number {shown})", file=sys.stderr)

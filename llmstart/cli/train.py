@@ -303,22 +303,10 @@ def write_evaluation(out: Path, splits, test_logits, val_logits, args: argparse.
                                  test_y=[index[str(x)] for x in splits.test.label], test_logits=test_logits,
                                  val_logits=val_logits, val_y=[index[str(x)] for x in splits.val.label],
                                  target_precision=args.abstain_precision)
-    cal, ab = report["calibration"], report["abstain"]
-    print(f"calibration: temperature {cal['temperature']:.2f} fitted on validation, test ECE "
-          f"{cal['ece_before']:.3f} -> {cal['ece_after']:.3f}")
-    if cal["ece_after"] > cal["ece_before"]:
-        print(f"warning: the temperature fitted on {len(splits.val)} validation rows made test calibration "
-              "worse; serving.json keeps it (chosen without looking at test): more validation rows fit it better")
-    if ab["reached"]:
-        test = ab["test"]
-        print(f"abstain below confidence {ab['threshold']:.3f} (precision {args.abstain_precision:g} on "
-              f"validation): on test it answers {test['coverage']:.0%} at precision {test['precision']:.3f}")
-        if test["coverage"] < 0.5:
-            print(f"note: `llmstart serve` will flag {1 - test['coverage']:.0%} of predictions \"abstain\" (label "
-                  "and scores still given); lower --abstain-precision to hand fewer cases to a person")
-    else:
-        print(f"warning: no confidence threshold reaches precision {args.abstain_precision:g} on validation; "
-              "`llmstart serve` will not flag abstentions (lower --abstain-precision to get one)")
+    from llmstart.run_report import serving_lines
+
+    for line in serving_lines(report):
+        print(line)
     print(f"evaluation report: {out / 'evaluation' / 'report.json'}; serving settings: {out / 'serving.json'}")
 
 

@@ -17,6 +17,7 @@ from llmstart.evaluation.behaviour import (
     swap_names,
 )
 from llmstart.evaluation.calibration import (
+    choose_temperature,
     ece,
     fit_temperature,
     plot_reliability,
@@ -44,6 +45,6 @@ from llmstart.evaluation.report import (
 __all__ = ["Verdict", "compare_many", "compare_predictions", "compare_scores", "compare_seeds",
            "simulate_null", "abstain_summary", "pick_abstain_threshold", "add_negation", "add_typo", "change_numbers",
            "directional", "invariance", "minimum_functionality", "sentiment_suite", "suite_summary", "swap_names", "ece",
-           "fit_temperature", "plot_reliability", "reliability_table", "softmax", "confident_mistakes",
+           "choose_temperature", "fit_temperature", "plot_reliability", "reliability_table", "softmax", "confident_mistakes",
            "evaluation_report", "likely_label_errors", "slice_masks", "write_report",
            "write_serving_settings", "prepare_for_serving"]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from llmstart.evaluation.abstain import abstain_summary, pick_abstain_threshold
-from llmstart.evaluation.calibration import ece, fit_temperature, reliability_table, softmax
+from llmstart.evaluation.calibration import choose_temperature, ece, reliability_table, softmax
 from llmstart.metrics import classification_metrics, confusion_matrix, per_class_report
 
 __all__ = ["evaluation_report", "slice_masks", "confident_mistakes", "likely_label_errors",
@@ -115,8 +115,11 @@ def evaluation_report(texts: Sequence[str], y: Sequence[int], logits: np.ndarray
                       target_precision: float = 0.9, k: int = 10) -> dict:
     """Everything above, as one JSON-serialisable dict (see the module docstring).
 
+    The temperature is :func:`~llmstart.evaluation.calibration.choose_temperature` on validation
+    (T = 1 unless validation supports a fitted one; ``calibration.choice`` says which and why).
     Without validation data the temperature stays 1 and the threshold is picked on test
-    (``"fitted_on": "test"``: optimistic, said so in the report).
+    (``"fitted_on": "test"``: optimistic, said so in the report). ``abstain.why`` and
+    ``abstain.advice`` say why a threshold was not reached.
     """
     texts, y, logits = list(texts), np.asarray(y), np.asarray(logits, dtype=float)
     names = [str(n) for n in label_names]
@@ -125,7 +128,9 @@ def evaluation_report(texts: Sequence[str], y: Sequence[int], logits: np.ndarray
     fitted_on = "validation" if val_logits is not None and val_y is not None else "test"
     fit_logits = np.asarray(val_logits, dtype=float) if fitted_on == "validation" else logits
     fit_y = np.asarray(val_y) if fitted_on == "validation" else y
-    temperature = fit_temperature(fit_logits, fit_y) if fitted_on == "validation" else 1.0
+    choice = (choose_temperature(fit_logits, fit_y) if fitted_on == "validation" else
+              {"temperature": 1.0, "fitted": None, "kept": "T=1", "reason": "kept T = 1: no validation data"})
+    temperature = choice["temperature"]
     scaled = softmax(logits / temperature)
     pick = pick_abstain_threshold(softmax(fit_logits / temperature), fit_y, target_precision)
     per_class = per_class_report(y, pred, names)
@@ -135,12 +140,14 @@ def evaluation_report(texts: Sequence[str], y: Sequence[int], logits: np.ndarray
         "confusion": confusion_matrix(y, pred, names).values.tolist(),
         "slices": _slice_rows(y, pred, slice_masks(texts, y, names, columns)),
         "calibration": {"ece_before": ece(probs, y), "ece_after": ece(scaled, y),
-                        "temperature": temperature, "fitted_on": fitted_on,
+                        "temperature": temperature, "fitted_on": fitted_on, "choice": choice,
                         "reliability_before": reliability_table(probs, y).to_dict(orient="records"),
                         "reliability_after": reliability_table(scaled, y).to_dict(orient="records")},
         "abstain": {"picked_on": fitted_on, "target_precision": target_precision,
                     "reached": pick["reached"], "threshold": pick["threshold"],
-                    "validation": {k2: pick[k2] for k2 in ("coverage", "precision", "abstain_rate")},
+                    **{k2: pick[k2] for k2 in ("why", "advice") if k2 in pick},
+                    "validation": {k2: pick[k2] for k2 in ("coverage", "precision", "abstain_rate", "answered")},
+                    "validation_errors": int((softmax(fit_logits).argmax(1) != fit_y).sum()),
                     "test": abstain_summary(scaled, y, pick["threshold"])},
         "confident_mistakes": confident_mistakes(texts, y, scaled, names, k),
         "likely_label_errors": likely_label_errors(texts, y, scaled, names, k),
@@ -177,8 +184,10 @@ def write_report(report: dict, folder: str | Path) -> Path:
 
 
 def write_serving_settings(folder: str | Path, *, temperature: float = 1.0, abstain_threshold: float = 0.0,
-                           reference: dict | None = None) -> Path:
-    """Store serving settings in ``folder/serving.json`` (read by ``llmstart serve``).
+                           reference: dict | None = None, notes: dict | None = None) -> Path:
+    """Store serving settings in ``folder/serving.json`` (read by ``llmstart serve``, ``llmstart
+    predict`` and ``TextClassifier.load``). ``notes``: extra keys for the reader (how the
+    temperature and the threshold were chosen); the readers ignore them.
 
     >>> import tempfile
     >>> write_serving_settings(tempfile.mkdtemp(), temperature=1.5).name
@@ -188,7 +197,7 @@ def write_serving_settings(folder: str | Path, *, temperature: float = 1.0, abst
 
     path = Path(folder) / "serving.json"
     atomic_write_json(path, {"temperature": float(temperature), "abstain_threshold": float(abstain_threshold),
-                             "reference": reference or {}})
+                             **(notes or {}), "reference": reference or {}})
     return path
 
 
@@ -199,9 +208,9 @@ def prepare_for_serving(folder: str | Path, label_names: Sequence[str], *, test_
 
     Writes ``folder/evaluation/report.json`` and ``reliability.png`` (:func:`evaluation_report`,
     temperature and abstain threshold fitted on validation) and ``folder/serving.json``: the
-    temperature, the abstain threshold (0, i.e. never abstain, when no threshold reaches
-    ``target_precision`` on validation: the report says so) and the drift reference (predicted
-    labels and confidences on validation and test). Returns the report.
+    temperature (1 unless validation supports a fitted one), the abstain threshold (0, i.e. never
+    abstain, when none is reached on validation: the report and ``serving.json`` say why) and the
+    drift reference (predicted labels and confidences on validation and test). Returns the report.
 
     >>> import tempfile
     >>> rng = np.random.default_rng(0)
@@ -220,6 +229,10 @@ def prepare_for_serving(folder: str | Path, label_names: Sequence[str], *, test_
     temperature = report["calibration"]["temperature"]
     threshold = report["abstain"]["threshold"] if report["abstain"]["reached"] else 0.0
     both = np.concatenate([np.asarray(val_logits, dtype=float), np.asarray(test_logits, dtype=float)])
-    write_serving_settings(folder, temperature=temperature, abstain_threshold=threshold,
+    cal, ab = report["calibration"], report["abstain"]
+    notes = {"temperature_choice": {k: cal["choice"][k] for k in ("kept", "fitted", "reason") if k in cal["choice"]},
+             "abstain": {"reached": ab["reached"], "target_precision": ab["target_precision"],
+                         "picked_threshold": ab["threshold"], **{k: ab[k] for k in ("why", "advice") if k in ab}}}
+    write_serving_settings(folder, temperature=temperature, abstain_threshold=threshold, notes=notes,
                            reference=reference_from_probs(softmax(both / temperature), label_names))
     return report

@@ -33,7 +33,7 @@ import torch
 
 from llmstart.compress import export_onnx, folder_size_mb, quantize_int8
 from llmstart.files import ADAPTER_INFO
-from llmstart.predict import batch_logits, trained_max_length
+from llmstart.predict import batch_logits, scaled_probabilities, trained_max_length
 from llmstart.runtime import pick_precision
 from llmstart.serve import BACKENDS
 from llmstart.serve.folder import ModelFolderError, ServingSettings, check_model_folder
@@ -140,11 +140,10 @@ class Engine:
         return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Probabilities after temperature scaling (``serving.json``; 1.0 when absent)."""
-        logits = self.predict_logits(texts) / self.settings.temperature
-        logits = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        """Probabilities after temperature scaling (``serving.json``; 1.0 when absent), computed as
+        :class:`~llmstart.predict.TextClassifier` and ``llmstart predict`` compute them
+        (:func:`~llmstart.predict.scaled_probabilities`), so all three answer the same score."""
+        return scaled_probabilities(self.predict_logits(texts), self.settings.temperature)
 
     def size_mb(self) -> float:
         """Size of what this backend loads from disk (int8: of its saved state), in MB."""
