@@ -11,10 +11,11 @@ hourly price you state (your cloud's price list; the defaults are examples, not 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
-__all__ = ["serving_cost", "training_cost", "measure_rate", "EXAMPLE_PRICES"]
+__all__ = ["serving_cost", "training_cost", "measure_rate", "spread", "machine_load", "EXAMPLE_PRICES"]
 
 # Example hourly prices in USD, for the notebook's table only: replace them with your provider's.
 EXAMPLE_PRICES = {"cpu core": 0.04, "gpu (T4 class)": 0.50}
@@ -69,3 +70,41 @@ def measure_rate(work: Callable[[], int], repeats: int = 3, clock: Callable[[], 
         elapsed = max(clock() - start, 1e-9)
         best = max(best, n / elapsed)
     return best
+
+
+def spread(values, unit: str = "", digits: int = 1) -> dict:
+    """Median and range of repeated timings, and the line to print: a time-based figure moves
+    with machine load (another job on the cores can slow a run 3x), so give its spread.
+
+    >>> d = spread([62.0, 20.5, 58.1, 60.2, 59.9], "samples/s")
+    >>> d["median"], d["low"], d["high"], d["n"]
+    (59.9, 20.5, 62.0, 5)
+    >>> d["text"]
+    'median 59.9 samples/s (range 20.5-62.0 over 5 repeats)'
+    """
+    xs = sorted(float(v) for v in values)
+    if not xs:
+        raise ValueError("spread needs at least one timing; run the measurement first")
+    n = len(xs)
+    median = xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+    u = f" {unit}" if unit else ""
+    text = (f"median {median:.{digits}f}{u} (range {xs[0]:.{digits}f}-{xs[-1]:.{digits}f} "
+            f"over {n} repeats)")
+    return {"median": median, "low": xs[0], "high": xs[-1], "n": n, "text": text}
+
+
+def machine_load() -> str:
+    """A word on load, to print beside a timing: the 1-minute load average against the cores.
+
+    A load above the core count means other work was queued for the CPU while this was timed.
+
+    >>> machine_load().startswith("machine load")
+    True
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows has no load average
+        return f"machine load: not available here ({cores} cores)"
+    note = "busy: other work shares the CPU" if load > cores else "no more work than cores"
+    return f"machine load {load:.1f} (1-min average) on {cores} cores: {note}"

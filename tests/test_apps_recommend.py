@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from llmstart.apps.recommend import (
+    chance_hit_at_k,
     co_engaged_pairs,
     evaluate_ranks,
     hit_at_k,
@@ -70,3 +71,21 @@ def test_contrastive_adapter_pulls_pairs_together_and_starts_at_identity():
     assert mean_partner_rank(v @ W) < mean_partner_rank(v) / 3 and losses[-1] < losses[0]
     with pytest.raises(ValueError, match="pairs"):
         contrastive_adapter(v, [])
+
+
+def test_chance_hit_matches_random_rankings():
+    rng = np.random.default_rng(0)
+    n_items, histories = 50, [list(range(10)), [], list(range(45))]
+    expected = chance_hit_at_k(n_items, histories, k=10)
+    assert expected.tolist() == [10 / 40, 10 / 50, 1.0]
+    targets = [20, 20, 47]
+    hits = np.zeros(3)
+    for _ in range(4000):
+        scores = rng.random((3, n_items))
+        hits += rank_of_targets(scores, targets, histories) < 10
+    assert np.allclose(hits / 4000, expected, atol=0.03)
+
+
+def test_chance_hit_refuses_a_user_with_nothing_to_rank():
+    with pytest.raises(ValueError, match="no item left"):
+        chance_hit_at_k(3, [[0, 1, 2]])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmstart.cost import measure_rate, serving_cost, training_cost
+from llmstart.cost import measure_rate, serving_cost, spread, training_cost
 
 
 class FakeClock:
@@ -65,3 +65,15 @@ def test_training_estimate_is_the_time_the_measured_rate_takes():
 def test_serving_cost_refuses_impossible_inputs(kwargs):
     with pytest.raises(ValueError, match="requests_per_second > 0"):
         serving_cost(**kwargs)
+
+
+def test_spread_reports_median_and_range_not_the_best_run():
+    d = spread([3.6, 60.8, 55.0], "samples/s")
+    assert (d["median"], d["low"], d["high"], d["n"]) == (55.0, 3.6, 60.8, 3)
+    assert "range 3.6-60.8 over 3 repeats" in d["text"]
+    assert spread([1.0, 3.0])["median"] == 2.0
+
+
+def test_spread_of_nothing_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least one timing"):
+        spread([])

@@ -230,6 +230,25 @@ def contrastive_adapter(vectors: np.ndarray, pairs: list[tuple[int, int]], steps
     return w.detach().numpy(), losses
 
 
+def chance_hit_at_k(n_items: int, histories: list[list[int]], k: int = 10) -> np.ndarray:
+    """Each user's hit@k expected under *random* ranking: k over the films they can be shown.
+
+    A recommender ranks every item the user has not liked in training (``rank_of_targets``), so
+    a random order puts the held-out item in the top k with probability ``min(k, n) / n``, with
+    n = ``n_items`` minus the user's training items. The mean is the chance level of hit@k; the
+    per-user values pair with per-user hits in :func:`llmstart.evaluation.compare.compare_scores`.
+
+    >>> chance_hit_at_k(100, [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], []], k=10).round(3).tolist()
+    [0.111, 0.1]
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    candidates = np.array([n_items - len(set(h)) for h in histories], dtype=float)
+    if (candidates < 1).any():
+        raise ValueError("a user has no item left to rank: every item is in their history")
+    return np.minimum(k, candidates) / candidates
+
+
 def evaluate_ranks(ranks: np.ndarray, k: int = 10) -> dict[str, float]:
     """``{"hit@k": ..., "ndcg@k": ...}`` for one recommender on one held-out set.
 
@@ -239,5 +258,5 @@ def evaluate_ranks(ranks: np.ndarray, k: int = 10) -> dict[str, float]:
     return {f"hit@{k}": hit_at_k(ranks, k), f"ndcg@{k}": ndcg_at_k(ranks, k)}
 
 
-__all__ = ["Split", "co_engaged_pairs", "contrastive_adapter", "contrastive_finetune", "evaluate_ranks", "hit_at_k",
+__all__ = ["Split", "chance_hit_at_k", "co_engaged_pairs", "contrastive_adapter", "contrastive_finetune", "evaluate_ranks", "hit_at_k",
            "ndcg_at_k", "profile_scores", "rank_of_targets", "split_interactions"]
