@@ -57,14 +57,7 @@ NOTEBOOKS = ROOT / "notebooks"
 
 # Notebooks still being rewritten (issue 19, items 2-4 and 7): the check reports them with --all
 # but CI does not fail on them. Remove a line once its notebook passes `python tools/claims.py NB`.
-PENDING = [
-    "08_financial_monitoring.ipynb",
-    "09_recommendation.ipynb",
-    "10_evaluation_and_serving.ipynb",
-    "solutions/08_financial_monitoring_solutions.ipynb",
-    "solutions/09_recommendation_solutions.ipynb",
-    "solutions/10_evaluation_and_serving_solutions.ipynb",
-]
+PENDING: list[str] = []
 
 _NUM = r"\d{1,3}(?:[,\u202f\u2009 ]\d{3})+(?:\.\d+)?(?![\d,])|\d+(?:\.\d+)?"
 # a figure: a decimal number, or a number followed by a percent sign (a space allowed)
