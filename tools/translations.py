@@ -55,7 +55,6 @@ PENDING = [
     "12_robustness_explainability_bias.ipynb",
     "13_continual_learning.ipynb",
     "14_tools_and_faq.ipynb",
-    "solutions/01_background_and_concepts_solutions.ipynb",
     "solutions/02_six_step_pipeline_solutions.ipynb",
     "solutions/04_fine_tuning_a_classifier_solutions.ipynb",
     "solutions/05_parameter_efficient_fine_tuning_solutions.ipynb",
