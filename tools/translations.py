@@ -43,7 +43,6 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 # Notebooks with no Chinese twin yet (the rewrite of issue 19 first): `check` skips them.
 # Remove a line once `python tools/translations.py sync NAME` made its twin and it is translated.
 PENDING = [
-    "01_background_and_concepts.ipynb",
     "02_six_step_pipeline.ipynb",
     "04_fine_tuning_a_classifier.ipynb",
     "05_parameter_efficient_fine_tuning.ipynb",
@@ -56,7 +55,6 @@ PENDING = [
     "12_robustness_explainability_bias.ipynb",
     "13_continual_learning.ipynb",
     "14_tools_and_faq.ipynb",
-    "solutions/01_background_and_concepts_solutions.ipynb",
     "solutions/02_six_step_pipeline_solutions.ipynb",
     "solutions/04_fine_tuning_a_classifier_solutions.ipynb",
     "solutions/05_parameter_efficient_fine_tuning_solutions.ipynb",
