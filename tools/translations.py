@@ -46,7 +46,6 @@ PENDING = [
     "01_background_and_concepts.ipynb",
     "02_six_step_pipeline.ipynb",
     "04_fine_tuning_a_classifier.ipynb",
-    "06_fine_tuning_a_generative_model.ipynb",
     "07_customer_service.ipynb",
     "08_financial_monitoring.ipynb",
     "09_recommendation.ipynb",
