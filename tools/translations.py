@@ -57,7 +57,6 @@ PENDING = [
     "solutions/01_background_and_concepts_solutions.ipynb",
     "solutions/02_six_step_pipeline_solutions.ipynb",
     "solutions/04_fine_tuning_a_classifier_solutions.ipynb",
-    "solutions/06_fine_tuning_a_generative_model_solutions.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
     "solutions/08_financial_monitoring_solutions.ipynb",
     "solutions/09_recommendation_solutions.ipynb",
