@@ -45,8 +45,6 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 PENDING = [
     "02_six_step_pipeline.ipynb",
     "04_fine_tuning_a_classifier.ipynb",
-    "05_parameter_efficient_fine_tuning.ipynb",
-    "06_fine_tuning_a_generative_model.ipynb",
     "07_customer_service.ipynb",
     "08_financial_monitoring.ipynb",
     "09_recommendation.ipynb",
@@ -57,8 +55,6 @@ PENDING = [
     "14_tools_and_faq.ipynb",
     "solutions/02_six_step_pipeline_solutions.ipynb",
     "solutions/04_fine_tuning_a_classifier_solutions.ipynb",
-    "solutions/05_parameter_efficient_fine_tuning_solutions.ipynb",
-    "solutions/06_fine_tuning_a_generative_model_solutions.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
     "solutions/08_financial_monitoring_solutions.ipynb",
     "solutions/09_recommendation_solutions.ipynb",
