@@ -45,7 +45,6 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 PENDING = [
     "01_background_and_concepts.ipynb",
     "02_six_step_pipeline.ipynb",
-    "04_fine_tuning_a_classifier.ipynb",
     "05_parameter_efficient_fine_tuning.ipynb",
     "06_fine_tuning_a_generative_model.ipynb",
     "07_customer_service.ipynb",
