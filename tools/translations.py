@@ -57,7 +57,6 @@ PENDING = [
     "14_tools_and_faq.ipynb",
     "solutions/01_background_and_concepts_solutions.ipynb",
     "solutions/02_six_step_pipeline_solutions.ipynb",
-    "solutions/04_fine_tuning_a_classifier_solutions.ipynb",
     "solutions/05_parameter_efficient_fine_tuning_solutions.ipynb",
     "solutions/06_fine_tuning_a_generative_model_solutions.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
