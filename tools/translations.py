@@ -44,7 +44,6 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 # Remove a line once `python tools/translations.py sync NAME` made its twin and it is translated.
 PENDING = [
     "02_six_step_pipeline.ipynb",
-    "04_fine_tuning_a_classifier.ipynb",
     "07_customer_service.ipynb",
     "08_financial_monitoring.ipynb",
     "09_recommendation.ipynb",
@@ -54,7 +53,6 @@ PENDING = [
     "13_continual_learning.ipynb",
     "14_tools_and_faq.ipynb",
     "solutions/02_six_step_pipeline_solutions.ipynb",
-    "solutions/04_fine_tuning_a_classifier_solutions.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
     "solutions/08_financial_monitoring_solutions.ipynb",
     "solutions/09_recommendation_solutions.ipynb",
