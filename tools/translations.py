@@ -43,7 +43,6 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 # Notebooks with no Chinese twin yet (the rewrite of issue 19 first): `check` skips them.
 # Remove a line once `python tools/translations.py sync NAME` made its twin and it is translated.
 PENDING = [
-    "02_six_step_pipeline.ipynb",
     "07_customer_service.ipynb",
     "08_financial_monitoring.ipynb",
     "09_recommendation.ipynb",
@@ -52,7 +51,6 @@ PENDING = [
     "12_robustness_explainability_bias.ipynb",
     "13_continual_learning.ipynb",
     "14_tools_and_faq.ipynb",
-    "solutions/02_six_step_pipeline_solutions.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
     "solutions/08_financial_monitoring_solutions.ipynb",
     "solutions/09_recommendation_solutions.ipynb",
