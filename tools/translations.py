@@ -44,7 +44,6 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 # Remove a line once `python tools/translations.py sync NAME` made its twin and it is translated.
 PENDING = [
     "07_customer_service.ipynb",
-    "08_financial_monitoring.ipynb",
     "09_recommendation.ipynb",
     "10_evaluation_and_serving.ipynb",
     "11_data_and_overfitting.ipynb",
@@ -52,7 +51,6 @@ PENDING = [
     "13_continual_learning.ipynb",
     "14_tools_and_faq.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
-    "solutions/08_financial_monitoring_solutions.ipynb",
     "solutions/09_recommendation_solutions.ipynb",
     "solutions/10_evaluation_and_serving_solutions.ipynb",
     "solutions/11_data_and_overfitting_solutions.ipynb",
