@@ -45,7 +45,6 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 PENDING = [
     "07_customer_service.ipynb",
     "08_financial_monitoring.ipynb",
-    "09_recommendation.ipynb",
     "10_evaluation_and_serving.ipynb",
     "11_data_and_overfitting.ipynb",
     "12_robustness_explainability_bias.ipynb",
