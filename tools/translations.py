@@ -46,7 +46,6 @@ PENDING = [
     "07_customer_service.ipynb",
     "08_financial_monitoring.ipynb",
     "09_recommendation.ipynb",
-    "10_evaluation_and_serving.ipynb",
     "11_data_and_overfitting.ipynb",
     "12_robustness_explainability_bias.ipynb",
     "13_continual_learning.ipynb",
