@@ -46,11 +46,9 @@ PENDING = [
     "07_customer_service.ipynb",
     "12_robustness_explainability_bias.ipynb",
     "13_continual_learning.ipynb",
-    "14_tools_and_faq.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
     "solutions/12_robustness_explainability_bias_solutions.ipynb",
     "solutions/13_continual_learning_solutions.ipynb",
-    "solutions/14_tools_and_faq_solutions.ipynb",
 ]
 
 
