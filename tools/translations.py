@@ -44,10 +44,8 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 # Remove a line once `python tools/translations.py sync NAME` made its twin and it is translated.
 PENDING = [
     "07_customer_service.ipynb",
-    "12_robustness_explainability_bias.ipynb",
     "13_continual_learning.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
-    "solutions/12_robustness_explainability_bias_solutions.ipynb",
     "solutions/13_continual_learning_solutions.ipynb",
 ]
 
