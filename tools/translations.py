@@ -49,7 +49,6 @@ PENDING = [
     "10_evaluation_and_serving.ipynb",
     "11_data_and_overfitting.ipynb",
     "12_robustness_explainability_bias.ipynb",
-    "13_continual_learning.ipynb",
     "14_tools_and_faq.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
     "solutions/08_financial_monitoring_solutions.ipynb",
