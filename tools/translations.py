@@ -56,7 +56,6 @@ PENDING = [
     "solutions/10_evaluation_and_serving_solutions.ipynb",
     "solutions/11_data_and_overfitting_solutions.ipynb",
     "solutions/12_robustness_explainability_bias_solutions.ipynb",
-    "solutions/13_continual_learning_solutions.ipynb",
     "solutions/14_tools_and_faq_solutions.ipynb",
 ]
 
