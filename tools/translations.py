@@ -44,9 +44,7 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 # Remove a line once `python tools/translations.py sync NAME` made its twin and it is translated.
 PENDING = [
     "07_customer_service.ipynb",
-    "13_continual_learning.ipynb",
     "solutions/07_customer_service_solutions.ipynb",
-    "solutions/13_continual_learning_solutions.ipynb",
 ]
 
 
