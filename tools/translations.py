@@ -50,7 +50,6 @@ PENDING = [
     "12_robustness_explainability_bias.ipynb",
     "13_continual_learning.ipynb",
     "14_tools_and_faq.ipynb",
-    "solutions/07_customer_service_solutions.ipynb",
     "solutions/08_financial_monitoring_solutions.ipynb",
     "solutions/09_recommendation_solutions.ipynb",
     "solutions/10_evaluation_and_serving_solutions.ipynb",
