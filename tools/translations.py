@@ -43,8 +43,6 @@ MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，�
 # Notebooks with no Chinese twin yet (the rewrite of issue 19 first): `check` skips them.
 # Remove a line once `python tools/translations.py sync NAME` made its twin and it is translated.
 PENDING = [
-    "07_customer_service.ipynb",
-    "solutions/07_customer_service_solutions.ipynb",
 ]
 
 
