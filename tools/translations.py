@@ -40,10 +40,9 @@ from course import HEADER_TAG, NOTEBOOKS, ZH_DIR, header_source, load_course, wr
 KEY = "llmstart"
 MARKER = "> **未翻译（untranslated）**：本单元格尚无中文译文，以下为英文原文。\n\n"
 
-# Notebooks with no Chinese twin yet (the rewrite of issue 19 first): `check` skips them.
-# Remove a line once `python tools/translations.py sync NAME` made its twin and it is translated.
-PENDING = [
-]
+# Notebooks with no Chinese twin yet: `check` skips them. A new English notebook goes here until
+# `python tools/translations.py sync NAME` made its twin and it is translated; then remove its line.
+PENDING: list[str] = []
 
 
 def source(cell: dict) -> str:
