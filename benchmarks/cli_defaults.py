@@ -106,15 +106,16 @@ def row(name: str, out: Path) -> dict | None:
     return {
         "dataset": name,
         "rows train/val/test": f"{s['train']}/{s['val']}/{s['test']}",
-        "baseline acc": f"{acc['baseline']:.3f}",
-        "fine-tuned acc": f"{acc['model']:.3f}",
-        "difference [95% CI]": f"{acc['difference']:+.3f} [{acc['low']:+.3f}, {acc['high']:+.3f}]",
-        "macro-F1 base/ft": f"{f1['baseline']:.3f}/{f1['model']:.3f}",
-        "F1 difference [95% CI]": f"{f1['difference']:+.3f} [{f1['low']:+.3f}, {f1['high']:+.3f}]",
+        "baseline acc": f"{acc['b_value']:.3f}",
+        "fine-tuned acc": f"{acc['a_value']:.3f}",
+        "difference [95% CI]": f"{acc['effect']:+.3f} [{acc['low']:+.3f}, {acc['high']:+.3f}]",
+        "macro-F1 base/ft": f"{f1['b_value']:.3f}/{f1['a_value']:.3f}",
+        "F1 difference [95% CI]": f"{f1['effect']:+.3f} [{f1['low']:+.3f}, {f1['high']:+.3f}]",
         "seed": m["hyperparameters"]["seed"],
         "kept (epoch/of)": f"{kept['epoch']}/{t['evals'][-1]['epoch']} by {t['selected_by']}",
         "decided by": m["comparison"].get("decided_by", "accuracy"),
-        "beats baseline": "yes" if m["comparison"][m["comparison"].get("decided_by", "accuracy")]["low"] > 0 else "no",
+        "beats baseline": "yes" if m["comparison"][m["comparison"].get("decided_by", "accuracy")]["winner"] == "fine-tuned"
+        else "no",
         "train s": f"{t['train_time_s']:.0f}",
         "wall s": f"{run['wall_s']:.0f}" if run else "-",
     }
