@@ -77,6 +77,10 @@ def test_macro_f1_matches_scikit_learn():
     assert v.a_value == pytest.approx(f1_score(gold, a, average="macro"))
     assert v.b_value == pytest.approx(f1_score(gold, b, average="macro"))
     assert v.low <= v.effect <= v.high
+    b = np.where(np.arange(300) % 50 == 0, 9, b)  # a label only b predicts does not count against a
+    v = compare_predictions(gold, a, b, metric="macro_f1")
+    assert v.a_value == pytest.approx(f1_score(gold, a, average="macro"))
+    assert v.b_value == pytest.approx(f1_score(gold, b, average="macro"))
 
 
 def test_every_sentence_takes_one_of_the_three_forms_and_survives_a_round_trip():

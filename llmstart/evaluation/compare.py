@@ -180,10 +180,10 @@ def compare_scores(scores_a: Sequence[float], scores_b: Sequence[float], *, metr
                    _rule("paired bootstrap", confidence, family), higher_is_better)
 
 
-def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Macro-F1 along the last axis (classes absent from both gold and prediction count 0, as sklearn)."""
+def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, classes: list[int]) -> np.ndarray:
+    """Macro-F1 along the last axis over ``classes`` (as scikit-learn: the labels in gold or prediction)."""
     f1s = []
-    for k in range(n_classes):
+    for k in classes:
         g, p = gold == k, pred == k
         tp = np.sum(g & p, axis=-1)
         denom = np.sum(g, axis=-1) + np.sum(p, axis=-1)
@@ -216,14 +216,15 @@ def compare_predictions(gold: Sequence, pred_a: Sequence, pred_b: Sequence, *,
                               family=family, resamples=resamples, seed=seed)
     classes = {c: i for i, c in enumerate(dict.fromkeys([*y, *pa, *pb]))}
     yi, ai, bi = (np.array([classes[c] for c in x]) for x in (y, pa, pb))
-    k = len(classes)
+    # each system over the labels in the gold or its own predictions, as scikit-learn's f1_score
+    ka, kb = sorted(set(yi) | set(ai)), sorted(set(yi) | set(bi))
 
     def statistic(g, x, z, axis=-1):
-        return _macro_f1_rows(g, x, k) - _macro_f1_rows(g, z, k)
+        return _macro_f1_rows(g, x, ka) - _macro_f1_rows(g, z, kb)
 
     alpha = _alpha(confidence, family)
     low, high = _bootstrap_interval((yi, ai, bi), statistic, alpha, resamples, seed)
-    fa, fb = float(_macro_f1_rows(yi, ai, k)), float(_macro_f1_rows(yi, bi, k))
+    fa, fb = float(_macro_f1_rows(yi, ai, ka)), float(_macro_f1_rows(yi, bi, kb))
     return Verdict(names[0], names[1], metric, fa, fb, fa - fb, low, high, len(y), "examples",
                    _rule("paired bootstrap", confidence, family))
 
