@@ -8,9 +8,12 @@ STAMP       = $(VENV)/.installed
 WHEELHOUSE ?= wheelhouse
 OFFLINE     = $(if $(wildcard $(WHEELHOUSE)/*.whl),--no-index --find-links $(WHEELHOUSE),)
 PIP         = $(PY) -m pip install --quiet $(OFFLINE) -c constraints.txt
-# make test runs $(JOBS) pytest-xdist workers (one test file or notebook each), one BLAS thread each.
+# make test runs $(JOBS) pytest-xdist workers (one test file or notebook each), $(THREADS_PER_JOB) BLAS
+# thread(s) each. Another thread count changes the CPU kernels' summation order, so the last digits of
+# results move: `make test JOBS=1 THREADS_PER_JOB=2` checks that every assert holds beyond that noise.
 JOBS       ?= 2
-THREADS     = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE TOKENIZERS_PARALLELISM=false
+THREADS_PER_JOB ?= 1
+THREADS     = OMP_NUM_THREADS=$(THREADS_PER_JOB) MKL_NUM_THREADS=$(THREADS_PER_JOB) OMP_WAIT_POLICY=PASSIVE TOKENIZERS_PARALLELISM=false
 
 .PHONY: lab test install lint benchmark gpu-check student site wheelhouse pins clean
 
