@@ -13,6 +13,7 @@ with ``trust_remote_code``.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -28,6 +29,8 @@ from llmstart.hub import (
     resolve,
 )
 from llmstart.runtime import quiet_transformers
+
+log = logging.getLogger(__name__)
 
 __all__ = ["load_tokenizer", "load_classifier", "load_encoder", "load_causal_lm", "count_parameters",
            "embed", "HeadMismatchError", "ModelUnavailableError"]
@@ -85,7 +88,7 @@ def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> in
 
 def _report(src: ModelSource, model: torch.nn.Module, extra: str = "") -> None:
     millions = count_parameters(model) / 1e6
-    print(f"llmstart: {src.name} <- {src.description}, {millions:.1f} M parameters{extra}")
+    log.info("llmstart: %s <- %s, %.1f M parameters%s", src.name, src.description, millions, extra)
 
 
 def load_tokenizer(name: str = DEFAULT_ENCODER, source: str = "auto"):
@@ -180,7 +183,7 @@ def load_classifier(
     if replace:
         _reset_head(model)
         if verbose:
-            print(f"llmstart: replaced the trained head of {src.path} (labels {saved}) with a new one")
+            log.info("llmstart: replaced the trained head of %s (labels %s) with a new one", src.path, saved)
     tokenizer = _from_pretrained(AutoTokenizer, src, "encoder")
     if tokenizer.pad_token is None:  # decoder-only models (SmolLM2): pad with end-of-sequence
         tokenizer.pad_token = tokenizer.eos_token

@@ -1,0 +1,53 @@
+"""The package talks through ``logging``: silent by default, shown by setup() and the CLI, silenceable."""
+
+import logging
+
+import torch
+
+import llmstart
+from llmstart.cli import main
+from llmstart.hub import resolve
+from llmstart.models import _report
+
+FAKE = logging.getLogger("llmstart.models")
+
+
+def test_the_package_logs_under_llmstart_and_a_library_user_sees_nothing(caplog, capsys):
+    caplog.set_level("INFO", logger="llmstart")
+    _report(resolve("minilm"), torch.nn.Linear(2, 2))
+    [record] = caplog.records
+    assert record.name == "llmstart.models" and record.levelname == "INFO"
+    assert "llmstart: sentence-transformers/all-MiniLM-L6-v2" in record.getMessage()
+    assert capsys.readouterr().out == ""  # no handler of the package's own: nothing printed
+
+
+def test_a_fresh_import_shows_nothing_below_warning(capsys):
+    assert not FAKE.isEnabledFor(logging.INFO)
+    FAKE.info("hidden")
+    assert capsys.readouterr().out == ""
+
+
+def test_setup_shows_info_messages_on_stdout_and_they_can_be_silenced(capsys):
+    llmstart.setup(install=False)
+    out = capsys.readouterr().out
+    assert out.startswith("llmstart set-up: platform ")  # the report, message only, as print gave
+    FAKE.info("llmstart: loaded something")
+    assert capsys.readouterr().out == "llmstart: loaded something\n"
+    logging.getLogger("llmstart").setLevel(logging.WARNING)
+    FAKE.info("llmstart: not wanted")
+    assert capsys.readouterr().out == ""
+    FAKE.warning("still said")
+    assert capsys.readouterr().out == "still said\n"
+
+
+def test_show_messages_twice_adds_one_handler(capsys):
+    llmstart.show_messages()
+    llmstart.show_messages("DEBUG")
+    FAKE.debug("once")
+    assert capsys.readouterr().out == "once\n"
+
+
+def test_the_cli_shows_what_the_package_says(capsys):
+    assert main(["doctor", "--no-hub"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Python ") and "Offline models" in out
