@@ -51,3 +51,37 @@ def test_the_cli_shows_what_the_package_says(capsys):
     assert main(["doctor", "--no-hub"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Python ") and "Offline models" in out
+
+
+class BrokenEngine:
+    """Answers the warm-up and readiness probes, then fails on every real request."""
+
+    labels, name = ["neg", "pos"], "broken"
+
+    def __init__(self):
+        from llmstart.serve import ServingSettings
+
+        self.settings = ServingSettings()
+
+    def predict_proba(self, texts):
+        import numpy as np
+
+        if texts in (["warm-up"], ["ready?"]):
+            return np.tile([0.5, 0.5], (len(texts), 1))
+        raise RuntimeError("the engine broke")
+
+    def info(self):
+        return {"name": self.name}
+
+
+def test_a_server_error_is_a_500_logged_with_its_traceback(caplog):
+    from fastapi.testclient import TestClient
+
+    from llmstart.serve.app import create_app
+
+    with TestClient(create_app(BrokenEngine())) as client:
+        answer = client.post("/v1/classify", json={"texts": ["hello"]})
+    assert answer.status_code == 500 and answer.json()["status"] == 500
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.name == "llmstart.serve.app" and "POST /v1/classify" in record.getMessage()
+    assert record.exc_info and "the engine broke" in str(record.exc_info[1])
