@@ -22,6 +22,7 @@ from llmstart.gguf import converted_checkpoint, converted_tokenizer
 from llmstart.hub import (
     DEFAULT_CAUSAL_LM,
     DEFAULT_ENCODER,
+    DEFAULT_MAX_LENGTH,
     ModelSource,
     ModelUnavailableError,
     is_offline,
@@ -213,7 +214,8 @@ def load_encoder(name: str = DEFAULT_ENCODER, source: str = "auto", verbose: boo
 
 
 @torch.no_grad()
-def embed(texts: list[str], model, tokenizer, batch_size: int = 64, max_length: int = 128) -> torch.Tensor:
+def embed(texts: list[str], model, tokenizer, batch_size: int = 64,
+          max_length: int = DEFAULT_MAX_LENGTH) -> torch.Tensor:
     """Mean-pooled, L2-normalised sentence embeddings (as sentence-transformers computes them).
 
     >>> model, tok = load_encoder("minilm", verbose=False)
