@@ -16,7 +16,8 @@ def _llmstart_logger_as_imported():
     import logging
 
     log = logging.getLogger("llmstart")
-    level, handlers = log.level, list(log.handlers)
+    level, handlers, propagate = log.level, list(log.handlers), log.propagate
     yield
     log.setLevel(level)
     log.handlers[:] = handlers
+    log.propagate = propagate

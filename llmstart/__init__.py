@@ -60,8 +60,9 @@ def show_messages(level: int | str = "INFO") -> logging.Logger:
     ``llmstart.setup()`` (every notebook's first cell) and the command line call it, so they
     show what the package says as it works; a program that imports ``llmstart`` without it
     sees only warnings, through its own logging set-up. Calling it again changes the level and
-    adds no second handler. To silence the package again:
-    ``logging.getLogger("llmstart").setLevel("WARNING")``.
+    adds no second handler. The messages then stop at this handler (``propagate`` off), so a
+    root logger that already has a handler (Colab's) does not repeat them. To silence the
+    package again: ``logging.getLogger("llmstart").setLevel("WARNING")``.
 
     >>> log = show_messages()
     >>> logging.getLogger("llmstart.models").info("llmstart: loaded")
@@ -71,6 +72,7 @@ def show_messages(level: int | str = "INFO") -> logging.Logger:
     """
     if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
         logger.addHandler(_StdoutHandler())
+    logger.propagate = False
     logger.setLevel(level)
     return logger
 

@@ -40,11 +40,16 @@ def test_setup_shows_info_messages_on_stdout_and_they_can_be_silenced(capsys):
     assert capsys.readouterr().out == "still said\n"
 
 
-def test_show_messages_twice_adds_one_handler(capsys):
-    llmstart.show_messages()
-    llmstart.show_messages("DEBUG")
-    FAKE.debug("once")
-    assert capsys.readouterr().out == "once\n"
+def test_show_messages_twice_adds_one_handler_and_a_root_handler_does_not_repeat(capsys):
+    root = logging.StreamHandler()  # stderr: as a notebook host's root logger may have (Colab)
+    logging.getLogger().addHandler(root)
+    try:
+        llmstart.show_messages()
+        llmstart.show_messages("DEBUG")
+        FAKE.debug("once")
+    finally:
+        logging.getLogger().removeHandler(root)
+    assert capsys.readouterr() == ("once\n", "")
 
 
 def test_the_cli_shows_what_the_package_says(capsys):
