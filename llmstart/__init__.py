@@ -80,8 +80,9 @@ def show_messages(level: int | str = "INFO") -> logging.Logger:
 def setup(**kwargs):
     """Set up a course notebook wherever it runs: the first cell of every notebook.
 
-    Detects the platform (local, Colab, Binder, Kaggle) and the device, prints the versions
-    and the profile, and on Colab/Kaggle installs the pinned course packages first. Imported
+    Detects the platform (local, Colab, Binder, Kaggle) and the device, shows the versions
+    and the profile (and from then on the package's messages, :func:`show_messages`), and on
+    Colab/Kaggle installs the pinned course packages first. Imported
     lazily, so ``import llmstart`` stays fast and does not import torch; the arguments are
     those of :func:`llmstart.environment.setup`.
     """

@@ -198,7 +198,7 @@ class Environment:
     notes: list[str] = field(default_factory=list)
 
     def report(self) -> str:
-        """The lines :func:`setup` prints.
+        """The lines :func:`setup` shows (logged at INFO).
 
         >>> env = Environment("local", "cpu", "quick", "3.11.2", {"llmstart": "0.1.0"})
         >>> print(env.report())
