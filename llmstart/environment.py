@@ -15,6 +15,7 @@ device, the versions and the course profile. Importing this module does not impo
 
 from __future__ import annotations
 
+import logging
 import os
 import platform as _platform
 import shlex
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmstart.hub import cache_dir, installed_version
+
+log = logging.getLogger(__name__)
 
 #: The course's public repository: the one place its address is written. Colab/Binder links,
 #: the set-up cell and the Colab/Kaggle install all derive from it. A fork (or a workshop's own
@@ -158,7 +161,7 @@ def install_course(
             stacklevel=3,
         )
     for cmd in install_commands(tag, python=python):
-        print("$", shlex.join(cmd), flush=True)
+        log.info("$ %s", shlex.join(cmd))
         result = runner(cmd, check=False)
         if result.returncode != 0:
             raise SetupError(
@@ -195,7 +198,7 @@ class Environment:
     notes: list[str] = field(default_factory=list)
 
     def report(self) -> str:
-        """The lines :func:`setup` prints.
+        """The lines :func:`setup` shows (logged at INFO).
 
         >>> env = Environment("local", "cpu", "quick", "3.11.2", {"llmstart": "0.1.0"})
         >>> print(env.report())
@@ -218,13 +221,17 @@ def setup(*, install: bool | None = None, verbose: bool = True,
     """Detect where the course runs, install what is missing there, and say so.
 
     ``install``: None (default) installs the pinned set only on Colab and Kaggle.
+    ``verbose`` (default): show the package's INFO messages on standard output
+    (:func:`llmstart.show_messages`), this report first; False leaves logging as it is.
 
     >>> env = setup(verbose=False)
     >>> env.platform in PLATFORMS and env.device in {"cpu", "cuda", "mps"}
     True
     """
-    from llmstart import __version__
+    from llmstart import __version__, show_messages
 
+    if verbose:  # a notebook shows the package's INFO messages from here on
+        show_messages()
     where = detect_platform()
     if install is None:
         install = where in INSTALL_PLATFORMS
@@ -250,5 +257,5 @@ def setup(*, install: bool | None = None, verbose: bool = True,
         notes=notes,
     )
     if verbose:
-        print(env.report())
+        log.info(env.report())
     return env

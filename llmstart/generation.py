@@ -253,8 +253,12 @@ def answer_nll(
     max_length: int = 256,
     prompt_col: str = "question",
     answer_col: str = "answer",
+    pooled: bool = False,
 ) -> torch.Tensor:
     """Mean negative log-likelihood (nats per token) of each answer given its prompt.
+
+    ``pooled``: one number instead, the mean over all the answers' tokens together (a 0-d tensor;
+    its ``exp`` is :func:`perplexity`).
 
     >>> import torch
     >>> from transformers import LlamaConfig, LlamaForCausalLM
@@ -268,23 +272,18 @@ def answer_nll(
     """
     dataset = SFTDataset(pairs, tokenizer, system, max_length, prompt_col, answer_col)
     sums, counts = _nll_sums(model, tokenizer, dataset, batch_size)
+    if pooled:
+        return sums.sum() / counts.sum()
     return (sums / counts.clamp(min=1)).float()
 
 
-def perplexity(
-    model: torch.nn.Module,
-    tokenizer: Tokenizer,
-    pairs: Pairs,
-    system: str | None = None,
-    batch_size: int = 8,
-    max_length: int = 256,
-    prompt_col: str = "question",
-    answer_col: str = "answer",
-) -> float:
+def perplexity(model: torch.nn.Module, tokenizer: Tokenizer, pairs: Pairs, **options) -> float:
     """Perplexity of the answers given their prompts: ``exp`` of the mean NLL over all answer tokens.
 
     Prompt tokens are not scored (the model is not asked to predict the user's question).
     A model that guessed uniformly over its vocabulary would score the vocabulary size.
+    ``options``: those of :func:`answer_nll` (``system``, ``batch_size``, ``max_length``,
+    ``prompt_col``, ``answer_col``).
 
     >>> import torch
     >>> from transformers import LlamaConfig, LlamaForCausalLM
@@ -296,9 +295,7 @@ def perplexity(
     >>> 10_000 < perplexity(model, tok, [("Say hi", "Hi there!")]) < 100_000  # untrained: about len(tok)
     True
     """
-    dataset = SFTDataset(pairs, tokenizer, system, max_length, prompt_col, answer_col)
-    sums, counts = _nll_sums(model, tokenizer, dataset, batch_size)
-    return float(torch.exp(sums.sum() / counts.sum()))
+    return float(torch.exp(answer_nll(model, tokenizer, pairs, pooled=True, **options)))
 
 
 # Decoding lives in llmstart.decoding; these names stay importable from here too.

@@ -19,8 +19,8 @@ succeed (the second rename finds the work done), and a failed conversion leaves 
 
 from __future__ import annotations
 
+import logging
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +29,8 @@ import torch
 from llmstart.files import temp_dir_beside
 from llmstart.hub import ModelSource, cache_dir
 from llmstart.runtime import quiet_transformers
+
+log = logging.getLogger(__name__)
 
 MODEL_FILES = ("model.safetensors", "config.json", "tokenizer_config.json")
 TOKENIZER_FILES = ("tokenizer_config.json",)
@@ -107,14 +109,14 @@ def converted_tokenizer(src: ModelSource) -> Path:
 def converted_checkpoint(src: ModelSource) -> Path:
     """Dequantise a packaged GGUF model once into a plain safetensors checkpoint; return its folder.
 
-    The first call converts (about 30 s, 0.5 GB on disk) and says so on standard error, so
-    nothing it prints can change a notebook's or a doctest's output.
+    The first call converts (about 30 s, 0.5 GB on disk) and says so at INFO on the
+    ``llmstart.gguf`` logger (shown in notebooks and the CLI, silent in doctests).
     """
     target = cache_dir() / "models" / cache_key(src)
     if all((target / f).is_file() for f in MODEL_FILES):
         return target
-    print(f"llmstart: converting {src.gguf_file} ({src.description}) to a trainable checkpoint in "
-          f"{target} (once, about 30 s)", file=sys.stderr)
+    log.info("llmstart: converting %s (%s) to a trainable checkpoint in %s (once, about 30 s)",
+             src.gguf_file, src.description, target)
     return build_once(target, lambda tmp: _convert(src, tmp), MODEL_FILES)
 
 

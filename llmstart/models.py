@@ -13,6 +13,7 @@ with ``trust_remote_code``.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -21,6 +22,7 @@ from llmstart.gguf import converted_checkpoint, converted_tokenizer
 from llmstart.hub import (
     DEFAULT_CAUSAL_LM,
     DEFAULT_ENCODER,
+    DEFAULT_MAX_LENGTH,
     ModelSource,
     ModelUnavailableError,
     is_offline,
@@ -28,6 +30,8 @@ from llmstart.hub import (
     resolve,
 )
 from llmstart.runtime import quiet_transformers
+
+log = logging.getLogger(__name__)
 
 __all__ = ["load_tokenizer", "load_classifier", "load_encoder", "load_causal_lm", "count_parameters",
            "embed", "HeadMismatchError", "ModelUnavailableError"]
@@ -85,7 +89,7 @@ def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> in
 
 def _report(src: ModelSource, model: torch.nn.Module, extra: str = "") -> None:
     millions = count_parameters(model) / 1e6
-    print(f"llmstart: {src.name} <- {src.description}, {millions:.1f} M parameters{extra}")
+    log.info("llmstart: %s <- %s, %.1f M parameters%s", src.name, src.description, millions, extra)
 
 
 def load_tokenizer(name: str = DEFAULT_ENCODER, source: str = "auto"):
@@ -180,7 +184,7 @@ def load_classifier(
     if replace:
         _reset_head(model)
         if verbose:
-            print(f"llmstart: replaced the trained head of {src.path} (labels {saved}) with a new one")
+            log.info("llmstart: replaced the trained head of %s (labels %s) with a new one", src.path, saved)
     tokenizer = _from_pretrained(AutoTokenizer, src, "encoder")
     if tokenizer.pad_token is None:  # decoder-only models (SmolLM2): pad with end-of-sequence
         tokenizer.pad_token = tokenizer.eos_token
@@ -210,7 +214,8 @@ def load_encoder(name: str = DEFAULT_ENCODER, source: str = "auto", verbose: boo
 
 
 @torch.no_grad()
-def embed(texts: list[str], model, tokenizer, batch_size: int = 64, max_length: int = 128) -> torch.Tensor:
+def embed(texts: list[str], model, tokenizer, batch_size: int = 64,
+          max_length: int = DEFAULT_MAX_LENGTH) -> torch.Tensor:
     """Mean-pooled, L2-normalised sentence embeddings (as sentence-transformers computes them).
 
     >>> model, tok = load_encoder("minilm", verbose=False)

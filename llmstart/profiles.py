@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 
+from llmstart.hub import DEFAULT_ENCODER
+
 PROFILES: dict[str, dict] = {
     "quick": {
         "description": "CPU, offline: packaged MiniLM, subsampled data, short texts",
-        "encoder": "sentence-transformers/all-MiniLM-L6-v2",
+        "encoder": DEFAULT_ENCODER,
         "max_per_label": 100,
         "max_length": 64,
         "batch_size": 16,

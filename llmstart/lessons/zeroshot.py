@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from llmstart.generation import format_chat
+from llmstart.hub import DEFAULT_MAX_LENGTH
 from llmstart.runtime import padding_side
 
 
@@ -32,7 +33,7 @@ def zero_shot_classify(
     label_descriptions: Mapping[str, str],
     model,
     tokenizer,
-    max_length: int = 128,
+    max_length: int = DEFAULT_MAX_LENGTH,
 ) -> tuple[list[str], torch.Tensor]:
     """Label each text with the label whose description it is most similar to (cosine).
 

@@ -31,6 +31,7 @@ a wrong method 405 with ``Allow``.
 
 import asyncio
 import email.message
+import logging
 import time
 
 import numpy as np
@@ -57,6 +58,8 @@ from llmstart.serve.schema import (
 from llmstart.serve.validate import Limits
 
 __all__ = ["create_app", "openapi_document", "API_VERSION"]
+
+log = logging.getLogger(__name__)
 
 #: The contract's version (the ``/v1`` in the paths), not the package's: a release that keeps the
 #: contract keeps ``docs/openapi.json`` byte for byte.
@@ -134,13 +137,11 @@ def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max
     if max_pending < limits.max_texts:
         raise ValueError(f"max_pending ({max_pending}) must be at least max_texts ({limits.max_texts}), "
                          "or a full-size request could never be accepted")
-    ClassifyRequest = classify_request_model(limits)  # noqa: N806 (a class)
     metrics = ServiceMetrics(engine.labels)
     batcher = Batcher(engine.predict_proba, max_batch=max_batch, max_wait_ms=max_wait_ms,
                       max_pending=max_pending, on_batch=metrics.batch_size.observe)
     reference = engine.settings.reference
     drift = DriftMonitor(reference, window=drift_window) if reference else None
-    threshold = engine.settings.abstain_threshold
     state = {"ready": False}
 
     async def lifespan(app: FastAPI):
@@ -168,13 +169,22 @@ def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max
         return app.openapi_schema
 
     app.openapi = openapi
+    _add_error_handling(app, metrics, limits)
+    _add_status_routes(app, engine, batcher, metrics, drift, state)
+    _add_classify_route(app, engine, batcher, metrics, drift, classify_request_model(limits))
+    return app
+
+
+def _add_error_handling(app: FastAPI, metrics: ServiceMetrics, limits: Limits) -> None:
+    """Count every request; answer every error as ``{"error", "status"}``; log every 500 with its traceback."""
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next):
         start = time.perf_counter()
         try:
             response = await call_next(request)
-        except Exception:  # never let one request take the service down
+        except Exception:  # never let one request take the service down; say why in the log
+            log.exception("%s %s failed: answered 500", request.method, request.url.path)
             response = _error(500, "internal error while answering; the service is still up")
         path = request.url.path if request.url.path in PATHS else "other"
         metrics.requests.labels(path=path, status=str(response.status_code)).inc()
@@ -200,12 +210,20 @@ def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max
                        f"{(exc.headers or {}).get('Allow', 'other methods')}")
         else:
             message = str(exc.detail)
+        if status >= 500:
+            log.error("%s %s answered %d: %s", request.method, request.url.path, status, message,
+                      exc_info=exc)
         return _error(status, message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         status, message = explain(exc.errors(), limits, body=exc.body)
         return _error(status, message)
+
+
+def _add_status_routes(app: FastAPI, engine, batcher: Batcher, metrics: ServiceMetrics,
+                       drift: DriftMonitor | None, state: dict) -> None:
+    """``/healthz``, ``/readyz``, ``/v1/model`` and ``/metrics``, in the contract's order."""
 
     @app.get("/healthz", response_model=Health, summary="The process is up")
     async def healthz():
@@ -219,8 +237,10 @@ def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max
         try:
             await asyncio.wait_for(batcher.submit(["ready?"]), timeout=10)
         except QueueFull as err:
+            log.warning("GET /readyz answered 503: busy: %s", err)
             return _error(503, f"busy: {err}", {"Retry-After": str(err.retry_after)})
         except Exception as err:
+            log.exception("GET /readyz answered 503: the model did not answer")
             return _error(503, f"model not answering: {type(err).__name__}: {err}", {"Retry-After": "5"})
         return {"status": "ready", "model": engine.name, "backend": getattr(engine, "backend", None)}
 
@@ -238,6 +258,12 @@ def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max
             metrics.record_drift(drift.check())
         return PrometheusResponse(metrics.render())
 
+
+def _add_classify_route(app: FastAPI, engine, batcher: Batcher, metrics: ServiceMetrics,
+                        drift: DriftMonitor | None, ClassifyRequest) -> None:  # noqa: N803 (a class)
+    """``POST /v1/classify``: the texts through the batcher, one prediction per text, in order."""
+    threshold = engine.settings.abstain_threshold
+
     @app.post("/v1/classify", response_model=ClassifyResponse, dependencies=[Depends(_require_json)],
               responses=error_responses(400, 413, 415, 422, 503),
               summary="Classify texts: one prediction per text, in order")
@@ -247,6 +273,7 @@ def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max
             probs = await batcher.submit(texts)
         except QueueFull as err:
             metrics.rejected.inc()
+            log.warning("POST /v1/classify answered 503: service busy: %s", err)
             return _error(503, f"service busy: {err}", {"Retry-After": str(err.retry_after)})
         best = probs.argmax(1)
         conf = probs[np.arange(len(probs)), best]
@@ -259,8 +286,6 @@ def create_app(engine, *, limits: Limits | None = None, max_batch: int = 32, max
             {"label": lab, "score": float(c), "abstain": bool(a),
              "scores": {n: float(p) for n, p in zip(engine.labels, row, strict=True)}}
             for lab, c, a, row in zip(labels, conf, abstain, probs, strict=True)]}
-
-    return app
 
 
 class _NoEngine:

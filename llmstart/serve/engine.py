@@ -33,6 +33,7 @@ import torch
 
 from llmstart.compress import export_onnx, folder_size_mb, quantize_int8
 from llmstart.files import ADAPTER_INFO
+from llmstart.hub import DEFAULT_MAX_LENGTH
 from llmstart.predict import batch_logits, scaled_probabilities, trained_max_length
 from llmstart.runtime import pick_precision
 from llmstart.serve import BACKENDS
@@ -78,7 +79,7 @@ class Engine:
     """Texts in, probabilities out, with dynamic padding; see the module docstring."""
 
     def __init__(self, model, tokenizer, labels: list[str], *, backend: str = "float", name: str = "",
-                 folder: Path | None = None, max_length: int = 128, batch_size: int = 32,
+                 folder: Path | None = None, max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32,
                  onnx_session=None, settings: ServingSettings | None = None):
         self.model, self.tokenizer, self.labels = model, tokenizer, labels
         self.backend, self.name, self.folder = backend, name, folder
