@@ -174,7 +174,7 @@ def _set_epoch(loader, epoch: int) -> None:
 
 def _batch_len(batch) -> int:
     """Examples in a batch: the first dimension of its first tensor."""
-    values = batch.values() if isinstance(batch, dict) else batch if isinstance(batch, list | tuple) else [batch]
+    values = batch.values() if hasattr(batch, "values") else batch if isinstance(batch, list | tuple) else [batch]
     return len(next(v for v in values if torch.is_tensor(v)))
 
 
