@@ -225,7 +225,7 @@ def finish(out: Path, config, trained: dict, splits, history, pred: Sequence[int
            lr_search: list[dict] | None, reading: dict | None = None) -> dict:
     """Print what happened and how the model compares with the baseline; write ``metrics.json``
     (with the run's :class:`~llmstart.train.TrainConfig` under ``config``, also saved as
-    ``config.json``: ``llmstart train --config`` re-makes the run) and the test report into ``out``.
+    ``train_config.json``: ``llmstart train --config`` re-makes the run) and the test report into ``out``.
     Returns the ``metrics.json`` content.
 
     ``trained``: what was trained, not how: ``data`` (its source), ``text_col``, ``label_col``,
@@ -280,7 +280,7 @@ def finish(out: Path, config, trained: dict, splits, history, pred: Sequence[int
         "files": files,
     }
     atomic_write_json(out / "metrics.json", summary)
-    config.save(out / "config.json")
+    config.save(out / "train_config.json")
     print(f"saved to {out} (metrics.json, {', '.join(files.values())}); label new texts with: "
           f"python -m llmstart predict --model {out} --data new.csv --text-col {trained['text_col']} --out labelled.csv")
     return summary

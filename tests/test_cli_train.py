@@ -288,3 +288,19 @@ def test_a_max_length_beyond_what_the_model_reads_is_a_clear_error(workspace, ca
     assert main(train_args(workspace, "too_long", "--max-length", "600", "--check-only")) == 2
     err = capsys.readouterr().err
     assert "--max-length 600" in err and "at most 512 tokens" in err and "Traceback" not in err
+
+
+def test_a_saved_config_re_makes_the_run(trained, workspace):
+    """`--config` takes the first run's train_config.json: the same settings, the same metrics."""
+    from llmstart.train import TrainConfig
+
+    first = json.loads((trained / "metrics.json").read_text())
+    saved = TrainConfig.load(trained / "train_config.json")
+    assert saved.to_dict() == first["config"] and saved == TrainConfig.load(trained / "metrics.json")
+    args = ["train", "--data", str(workspace / "tickets.csv"), "--text-col", "message", "--label-col", "topic",
+            "--model", str(workspace / "base"), "--out", str(workspace / "again"), "--no-progress",
+            "--config", str(trained / "train_config.json")]
+    assert main(args) == 0
+    again = json.loads((workspace / "again" / "metrics.json").read_text())
+    assert again["config"] == first["config"]
+    assert again["training"]["evals"] == first["training"]["evals"] and again["test"] == first["test"]

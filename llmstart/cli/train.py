@@ -66,7 +66,7 @@ def add_parser(sub) -> None:
     model.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
     run = t.add_argument_group("training (auto: chosen for the model and the data size, see llmstart.recipe)")
     run.add_argument("--config", default=None,
-                     help="re-make a saved run: its config.json or metrics.json (or their folder); its settings "
+                     help="re-make a saved run: its train_config.json or metrics.json (or their folder); its settings "
                           "replace the rules, and --seed, --max-length and --precision; other flags given here win")
     run.add_argument("--epochs", type=_auto(int), default="auto", help="epoch cap (early stopping usually ends sooner)")
     run.add_argument("--patience", type=_auto(int), default="auto", help="evaluations without progress before stopping")
@@ -235,7 +235,7 @@ def saved_config(args: argparse.Namespace):
 
     config = TrainConfig.load(args.config)
     if config.batch_size is None or config.seed is None:
-        raise DataValidationError(f"--config {args.config}: no batch_size or seed recorded; pass a config.json "
+        raise DataValidationError(f"--config {args.config}: no batch_size or seed recorded; pass a train_config.json "
                                   "or metrics.json that llmstart train wrote")
     args.seed, args.max_length, args.precision = config.seed, config.max_length, config.precision
     args.class_weights = "none" if config.class_weights is None else "balanced"

@@ -22,6 +22,7 @@ import torch
 
 from llmstart.files import existing_dir, replace_dir, temp_dir_beside
 from llmstart.runtime import quiet_transformers
+from llmstart.train.config import CONFIG_FILE
 from llmstart.train.history import History
 
 STATE_FILE = "training_state.pt"
@@ -81,7 +82,7 @@ def save_checkpoint(folder: str | Path, model, optimizer, scheduler, scaler, pos
     """Write a resumable checkpoint of a run into ``folder`` (atomically; see the module doc).
 
     ``position`` holds ``step``, ``epoch``, ``batches_done`` (within the epoch) and ``bad_evals``;
-    ``config`` (a :class:`~llmstart.train.config.TrainConfig`) is saved as ``config.json``, so
+    ``config`` (a :class:`~llmstart.train.config.TrainConfig`) is saved as ``train_config.json``, so
     ``TrainConfig.load(folder)`` re-makes the run's settings.
     """
     from safetensors.torch import save_file
@@ -95,7 +96,7 @@ def save_checkpoint(folder: str | Path, model, optimizer, scheduler, scaler, pos
                 **position}, tmp / STATE_FILE)
     history.save(tmp / "history.json")
     if config is not None:
-        config.save(tmp / "config.json")
+        config.save(tmp / CONFIG_FILE)
     if best_state is not None:  # so a resumed run can still end on the best weights
         save_file({k: v.contiguous() for k, v in best_state.items()}, str(tmp / "best.safetensors"))
     return replace_dir(tmp, folder)

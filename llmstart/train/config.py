@@ -3,7 +3,7 @@
 Every hyper-parameter :func:`~llmstart.train.fit` reads is a field here, with its default defined
 once and the reason for that default beside it (``TrainConfig.why("lr")``). A run's chosen
 values carry their own reasons (``reasons``, filled by :func:`llmstart.recipe.choose_recipe`).
-The record is saved as JSON with the model (``config.json``, ``metrics.json``, checkpoints) and
+The record is saved as JSON with the model (:data:`CONFIG_FILE`, ``metrics.json``, checkpoints) and
 read back with :meth:`TrainConfig.load`, so a run can be re-made exactly.
 
 >>> c = TrainConfig(lr=1e-4, epochs=5)
@@ -22,7 +22,9 @@ from pathlib import Path
 
 from llmstart.hub import DEFAULT_MAX_LENGTH
 
-__all__ = ["TrainConfig", "PRECISIONS", "SCHEDULES"]
+__all__ = ["TrainConfig", "CONFIG_FILE", "PRECISIONS", "SCHEDULES"]
+
+CONFIG_FILE = "train_config.json"  # not config.json: a Hugging Face model folder holds that one
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULES = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial")
@@ -136,20 +138,20 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        """Read a saved config: a ``config.json`` or the ``metrics.json`` of ``llmstart train``
-        (its ``config``), or the folder holding either.
+        """Read a saved config: a :data:`CONFIG_FILE` or the ``metrics.json`` of ``llmstart train``
+        (its ``config``), or the folder holding either (a checkpoint folder too).
 
         >>> import tempfile, pathlib
-        >>> p = TrainConfig(lr=3e-4, seed=7).save(pathlib.Path(tempfile.mkdtemp()) / "config.json")
+        >>> p = TrainConfig(lr=3e-4, seed=7).save(pathlib.Path(tempfile.mkdtemp()) / CONFIG_FILE)
         >>> TrainConfig.load(p) == TrainConfig(lr=3e-4, seed=7)
         True
         """
         path = Path(path)
         if path.is_dir():
-            path = next((p for p in (path / "config.json", path / "metrics.json") if p.is_file()),
-                        path / "config.json")
+            path = next((p for p in (path / CONFIG_FILE, path / "metrics.json") if p.is_file()),
+                        path / CONFIG_FILE)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no saved training config; pass the config.json or "
+            raise FileNotFoundError(f"{path}: no saved training config; pass the {CONFIG_FILE} or "
                                     "metrics.json that fit(out_dir=...) or llmstart train wrote")
         values = json.loads(path.read_text(encoding="utf-8"))
         if "config" in values and isinstance(values["config"], dict):

@@ -35,7 +35,7 @@ import torch
 
 from llmstart.runtime import best_device, peak_memory_mb, pick_precision, set_seed
 from llmstart.train.checkpoint import load_checkpoint, save_checkpoint, save_model
-from llmstart.train.config import TrainConfig
+from llmstart.train.config import CONFIG_FILE, TrainConfig
 from llmstart.train.evaluate import evaluate_model, output
 from llmstart.train.history import History
 from llmstart.train.progress import progress_bar
@@ -279,7 +279,7 @@ def _finish(run: Run, step: int, stop: bool) -> History:
     history.peak_memory_mb, history.memory_kind = peak_memory_mb(run.accelerator.device)
     if run.out_dir is not None and run.main:
         history.save(run.out_dir / "history.json")
-        run.config.save(run.out_dir / "config.json")
+        run.config.save(run.out_dir / CONFIG_FILE)
     return history
 
 
@@ -311,7 +311,7 @@ def fit(
       :class:`WeightedCrossEntropy`). It runs under autocast. The validation loss stays the
       model's own: pick the best step by macro-F1 when the training loss is weighted.
     - ``cpu=True`` ignores any GPU.
-    - ``out_dir``: save the best model there (``best/``), ``history.json`` and ``config.json``;
+    - ``out_dir``: save the best model there (``best/``), ``history.json`` and ``train_config.json``;
       ``checkpoint_every`` N steps also saves ``checkpoint/``, and so does Ctrl-C
       (``KeyboardInterrupt``, re-raised after saving); ``resume_from`` continues from such a
       folder and ends with the same weights as an uninterrupted run.
