@@ -381,7 +381,8 @@ def run(args: argparse.Namespace) -> int:
     out = save_trained(model, tokenizer, args, splits.label_names)
     trained = {"data": str(args.data), "text_col": args.text_col, "label_col": args.label_col, "model": args.model,
                "lora": {"r": args.lora_r} if args.lora else None}
-    finish(out, config, trained, splits, history, test_logits.argmax(1).tolist(), baseline, search, reading)
+    finish(out, config, trained, splits, history, test_logits.argmax(1).tolist(), baseline, search, reading,
+           say=print)
     write_evaluation(out, splits, test_logits, val_logits, args)
     shutil.rmtree(training_folder(out), ignore_errors=True)
     return 0

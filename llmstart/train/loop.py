@@ -24,7 +24,6 @@ fp16), visible in the loop.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -41,8 +40,6 @@ from llmstart.train.history import History
 from llmstart.train.progress import progress_bar
 
 __all__ = ["fit", "TrainConfig", "model_loss", "WeightedCrossEntropy", "make_optimizer", "BestTracker"]
-
-logger = logging.getLogger(__name__)
 
 LOWER_IS_BETTER = {"loss", "perplexity"}
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
