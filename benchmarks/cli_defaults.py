@@ -111,7 +111,7 @@ def row(name: str, out: Path) -> dict | None:
         "difference [95% CI]": f"{acc['effect']:+.3f} [{acc['low']:+.3f}, {acc['high']:+.3f}]",
         "macro-F1 base/ft": f"{f1['b_value']:.3f}/{f1['a_value']:.3f}",
         "F1 difference [95% CI]": f"{f1['effect']:+.3f} [{f1['low']:+.3f}, {f1['high']:+.3f}]",
-        "seed": m["hyperparameters"]["seed"],
+        "seed": m["config"]["seed"],
         "kept (epoch/of)": f"{kept['epoch']}/{t['evals'][-1]['epoch']} by {t['selected_by']}",
         "decided by": m["comparison"].get("decided_by", "accuracy"),
         "beats baseline": "yes" if m["comparison"][m["comparison"].get("decided_by", "accuracy")]["winner"] == "fine-tuned"

@@ -255,7 +255,7 @@ def describe_run(folder: Path) -> dict:
     m = json.loads((folder / "metrics.json").read_text())
     h = json.loads((folder / "history.json").read_text())
     t = m["training"]
-    return {"sizes": m["data"]["sizes"], "hyperparameters": m["hyperparameters"], "test": m["test"],
+    return {"sizes": m["data"]["sizes"], "config": m["config"], "test": m["test"],
             "baseline_test": m["baseline"]["test"], "comparison": m["comparison"], "kept_step": t["kept_step"],
             "steps": t["steps"], "epochs_run": len(t["evals"]), "stopped_early": t["stopped_early"],
             "train_time_s": t["train_time_s"], "samples_per_s": t["samples_per_s"],

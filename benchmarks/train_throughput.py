@@ -60,7 +60,7 @@ def test_accuracy(model, test, tok, names, max_length) -> float:
 
 def run_fit(model, tok, train, names, args, precision: str = "auto", compile_model: bool = False) -> float:
     from llmstart.data import make_loader
-    from llmstart.train import fit
+    from llmstart.train import TrainConfig, fit
 
     loader = make_loader(train, tok, names, batch_size=args.batch, max_length=args.max_length,
                          shuffle=True, group_by_length=True, seed=0)
@@ -68,8 +68,9 @@ def run_fit(model, tok, train, names, args, precision: str = "auto", compile_mod
         import torch
 
         model.forward = torch.compile(model.forward, dynamic=True)  # same module, compiled forward
-    h = fit(model, loader, epochs=args.epochs, lr=args.lr, weight_decay=0.01, warmup_ratio=0.1,
-            progress=False, seed=0, precision=precision)
+    config = TrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=0.01, warmup_ratio=0.1, seed=0,
+                         precision=precision)
+    h = fit(model, loader, config=config, progress=False)
     print(f"fit precision: {h.precision}", file=sys.stderr)
     return h.train_time_s
 

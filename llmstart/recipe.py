@@ -1,6 +1,7 @@
 """Training settings chosen for the model and the data: what ``llmstart train`` uses by default.
 
-The rules, each a line of :func:`choose_recipe`:
+:func:`choose_recipe` returns a :class:`~llmstart.train.config.TrainConfig` (the one record of
+a run's hyper-parameters) whose ``reasons`` say why each chosen value was chosen. The rules, each a line of :func:`choose_recipe`:
 
 - **Learning rate** by model size (small encoders take larger steps): 1e-4 up to 50 M
   parameters, 5e-5 up to 150 M, 2e-5 above; LoRA trains far fewer weights and takes 10x that.
@@ -21,43 +22,22 @@ The rules, each a line of :func:`choose_recipe`:
 :func:`search_lr` is the cheap alternative to trusting the rule: a few short runs on a slice.
 
 >>> r = choose_recipe(n_params=22_700_000, n_train=300, n_val=40)
->>> r.lr, r.batch_size, r.epochs, r.select
-(0.0001, 16, 20, 'loss')
+>>> r.lr, r.batch_size, r.epochs, r.metric, r.patience, r.warmup_ratio
+(0.0001, 16, 20, 'loss', 3, 0.06)
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 
-__all__ = ["Recipe", "choose_recipe", "search_lr", "balanced_class_weights", "MIN_VAL_FOR_F1"]
+from llmstart.train.config import TrainConfig
+
+__all__ = ["choose_recipe", "search_lr", "balanced_class_weights", "MIN_VAL_FOR_F1", "RECIPE_WARMUP"]
 
 MIN_VAL_FOR_F1 = 200
 TARGET_STEPS = 600
-
-
-@dataclass
-class Recipe:
-    """The hyper-parameters of a run, and why each was chosen."""
-
-    lr: float
-    batch_size: int
-    epochs: int
-    patience: int
-    warmup_ratio: float
-    schedule: str
-    select: str
-    reasons: dict
-    class_weights: list[float] | None = None
-
-    def to_dict(self) -> dict:
-        """Plain values for ``metrics.json``.
-
-        >>> sorted(choose_recipe(1_000, 100, 10).to_dict())[:4]
-        ['batch_size', 'class_weights', 'epochs', 'lr']
-        """
-        return asdict(self)
+RECIPE_WARMUP = 0.06  # RoBERTa's fine-tuning warm-up: with up to ~600 steps, 36 warm-up steps
 
 
 def default_lr(n_params: int, lora: bool = False) -> float:
@@ -72,11 +52,13 @@ def default_lr(n_params: int, lora: bool = False) -> float:
 
 def choose_recipe(n_params: int, n_train: int, n_val: int, *, lora: bool = False, lr: float | None = None,
                   batch_size: int | None = None, epochs: int | None = None, patience: int | None = None,
-                  select: str = "auto", class_weights: Sequence[float] | None = None) -> Recipe:
-    """The settings for a run; any argument given explicitly wins over the rule.
+                  metric: str = "auto", class_weights: Sequence[float] | None = None,
+                  base: TrainConfig | None = None) -> TrainConfig:
+    """The settings for a run; any argument given explicitly wins over the rule. ``base``: the
+    config the rest comes from (precision, seed, max length, ...; default :class:`TrainConfig`).
 
     >>> r = choose_recipe(n_params=22_700_000, n_train=20_000, n_val=2_500)
-    >>> r.batch_size, r.epochs, r.select
+    >>> r.batch_size, r.epochs, r.metric
     (32, 3, 'macro_f1')
     """
     reasons = {}
@@ -95,19 +77,19 @@ def choose_recipe(n_params: int, n_train: int, n_val: int, *, lora: bool = False
         reasons["patience"] = f"{patience} evaluations without progress"
     if class_weights is not None:
         reasons["class_weights"] = "balanced: " + ", ".join(f"{w:.2f}" for w in class_weights)
-    if select == "auto" and class_weights is not None:
-        select = "macro_f1"
-        reasons["select"] = ("macro_f1: class weights are on, and the unweighted validation loss would "
+    if metric == "auto" and class_weights is not None:
+        metric = "macro_f1"
+        reasons["metric"] = ("macro_f1: class weights are on, and the unweighted validation loss would "
                              "prefer the step that predicts the common label")
-    if select == "auto":
-        select = "macro_f1" if n_val >= MIN_VAL_FOR_F1 else "loss"
-        reasons["select"] = (f"{select}: the validation set has {n_val} rows "
-                             + (f"(>= {MIN_VAL_FOR_F1})" if select == "macro_f1" else
+    if metric == "auto":
+        metric = "macro_f1" if n_val >= MIN_VAL_FOR_F1 else "loss"
+        reasons["metric"] = (f"{metric}: the validation set has {n_val} rows "
+                             + (f"(>= {MIN_VAL_FOR_F1})" if metric == "macro_f1" else
                                 f"(< {MIN_VAL_FOR_F1}: one row moves accuracy by {100 / max(n_val, 1):.1f} points "
                                 "and macro-F1 by more, so the smoother loss chooses)"))
-    return Recipe(lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, warmup_ratio=0.06,
-                  schedule="linear", select=select, reasons=reasons,
-                  class_weights=None if class_weights is None else [float(w) for w in class_weights])
+    return (base or TrainConfig()).replace(
+        lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, warmup_ratio=RECIPE_WARMUP,
+        schedule="linear", metric=metric, reasons=reasons, class_weights=class_weights)
 
 
 def balanced_class_weights(labels: Sequence, label_names: Sequence) -> list[float]:

@@ -15,8 +15,9 @@ kept step 40 (epoch 2 of 2): best validation accuracy 0.9000, tied with step 20;
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ __all__ = ["epoch_table", "kept_step_line", "run_warnings", "prediction_warnings
            "serving_lines", "MIN_STEPS"]
 
 MIN_STEPS = 50
+logger = logging.getLogger(__name__)
 
 
 def epoch_table(history) -> pd.DataFrame:
@@ -221,11 +223,18 @@ def _versions() -> dict:
     return {"llmstart": llmstart.__version__, "torch": torch.__version__, "transformers": transformers.__version__}
 
 
-def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseline: dict,
-           lr_search: list[dict] | None, reading: dict | None = None) -> dict:
+def finish(out: Path, config, trained: dict, splits, history, pred: Sequence[int], baseline: dict,
+           lr_search: list[dict] | None, reading: dict | None = None,
+           say: Callable[[str], None] = logger.info) -> dict:
     """Print what happened and how the model compares with the baseline; write ``metrics.json``
-    and the test report into ``out``. Returns the ``metrics.json`` content. ``reading``: the
-    texts' token lengths (:func:`llmstart.data.coverage.truncation_report`), kept in ``metrics.json``."""
+    (with the run's :class:`~llmstart.train.TrainConfig` under ``config``, also saved as
+    ``train_config.json``: ``llmstart train --config`` re-makes the run) and the test report into ``out``.
+    Returns the ``metrics.json`` content.
+
+    ``trained``: what was trained, not how: ``data`` (its source), ``text_col``, ``label_col``,
+    ``model`` (name) and ``lora`` (``{"r": rank}`` or None). ``reading``: the texts' token lengths
+    (:func:`llmstart.data.coverage.truncation_report`), kept in ``metrics.json``. ``say``: where
+    the report's lines go (the ``llmstart.run_report`` logger; ``llmstart train`` prints them)."""
     from llmstart.evaluation.compare import compare_predictions
     from llmstart.files import atomic_write_json
     from llmstart.metrics import classification_metrics
@@ -233,40 +242,40 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
     index = {n: i for i, n in enumerate(splits.label_names)}
     gold = [index[str(x)] for x in splits.test.label]
     test = classification_metrics(gold, pred)
-    why = recipe.reasons.get("select", f"chosen by --select {recipe.select}")
+    why = config.reasons.get("metric", f"chosen by --select {config.metric}")
     kept = kept_step_line(history, why)
     warnings = ([reading["warning"]] if reading and reading.get("warning") else []) + run_warnings(
-        history, recipe.epochs) + prediction_warnings(gold, pred, splits.label_names)
-    compare = {m: compare_predictions(gold, pred, baseline["pred"], metric=m, seed=args.seed,
+        history, config.epochs) + prediction_warnings(gold, pred, splits.label_names)
+    compare = {m: compare_predictions(gold, pred, baseline["pred"], metric=m, seed=config.seed or 0,
                                       names=("fine-tuned", "TF-IDF baseline"))
                for m in ("accuracy", "macro_f1")}
-    print("validation after each epoch:")
-    print(epoch_table(history).round(4).to_string(index=False))
-    print(kept + (" (stopped early)" if history.stopped_early else ""))
+    say("validation after each epoch:")
+    say(epoch_table(history).round(4).to_string(index=False))
+    say(kept + (" (stopped early)" if history.stopped_early else ""))
     for w in warnings:
-        print(f"warning: {w}")
-    print(f"test set ({len(gold)} rows)        fine-tuned   baseline   difference [95% paired bootstrap interval]")
+        say(f"warning: {w}")
+    say(f"test set ({len(gold)} rows)        fine-tuned   baseline   difference [95% paired bootstrap interval]")
     for m, c in compare.items():
-        print(f"  {m:<24} {c.a_value:>10.4f} {c.b_value:>10.4f}   {c.effect:+.4f} [{c.low:+.4f}, {c.high:+.4f}]")
+        say(f"  {m:<24} {c.a_value:>10.4f} {c.b_value:>10.4f}   {c.effect:+.4f} [{c.low:+.4f}, {c.high:+.4f}]")
     # with class weights the goal is the rare labels, so macro-F1 decides; otherwise accuracy
-    verdict = compare["macro_f1" if recipe.class_weights is not None else "accuracy"]
-    print(f"verdict: {verdict.sentence()}")
+    verdict = compare["macro_f1" if config.class_weights is not None else "accuracy"]
+    say(f"verdict: {verdict.sentence()}")
     if verdict.winner != "fine-tuned":
-        print("warning: the fine-tuned model does not beat the TF-IDF baseline on this test set: "
+        say("warning: the fine-tuned model does not beat the TF-IDF baseline on this test set: "
               "the cheap model may be enough")
     files = write_test_report(out, gold, pred, splits.label_names, history)
     history.save(out / "history.json")
     summary = {
         "versions": _versions(),
-        "data": {"source": str(args.data), "text_col": args.text_col, "label_col": args.label_col,
+        "data": {"source": str(trained["data"]), "text_col": trained["text_col"], "label_col": trained["label_col"],
                  "sizes": splits.sizes(), "label_names": splits.label_names, "split": splits.report,
                  "token_lengths": {k: v for k, v in (reading or {}).items() if k != "warning"}},
-        "model": {"name": args.model, "lora": {"r": args.lora_r} if args.lora else None,
-                  "max_length": args.max_length},
-        "hyperparameters": {**recipe.to_dict(), "seed": args.seed, "precision": history.precision},
+        "model": {"name": trained["model"], "lora": trained["lora"], "max_length": config.max_length},
+        "config": config.to_dict(),
+        "precision_used": history.precision,
         "lr_search": lr_search,
-        "training": {"evals": history.evals, "kept_step": history.best_step, "selected_by": recipe.select,
-                     "tie_breaker": None if recipe.select == "loss" else "loss",
+        "training": {"evals": history.evals, "kept_step": history.best_step, "selected_by": config.metric,
+                     "tie_breaker": None if config.metric == "loss" else config.tie_breaker,
                      "kept": kept, "stopped_early": history.stopped_early, "warnings": warnings,
                      **history.summary()},
         "test": test,
@@ -275,6 +284,7 @@ def finish(out: Path, args, splits, recipe, history, pred: Sequence[int], baseli
         "files": files,
     }
     atomic_write_json(out / "metrics.json", summary)
-    print(f"saved to {out} (metrics.json, {', '.join(files.values())}); label new texts with: "
-          f"python -m llmstart predict --model {out} --data new.csv --text-col {args.text_col} --out labelled.csv")
+    config.save(out / "train_config.json")
+    say(f"saved to {out} (metrics.json, {', '.join(files.values())}); label new texts with: "
+          f"python -m llmstart predict --model {out} --data new.csv --text-col {trained['text_col']} --out labelled.csv")
     return summary

@@ -16,7 +16,7 @@ from safetensors.torch import save_file  # noqa: E402
 from conftest import synthetic_frame, tiny_bert  # noqa: E402
 from llmstart.data import make_loader  # noqa: E402
 from llmstart.models import load_tokenizer  # noqa: E402
-from llmstart.train import fit  # noqa: E402
+from llmstart.train import TrainConfig, fit  # noqa: E402
 
 
 def main() -> None:
@@ -35,8 +35,9 @@ def main() -> None:
                          group_by_length=False)
     val = make_loader(frame.iloc[:48], tok, names, batch_size=16)
     model = tiny_bert(dropout=0.0)
-    history = fit(model, loader, val, epochs=4, lr=3e-3, grad_accum_steps=args.accum, progress=False, precision="fp32",
-                  restore_best=False, seed=0)
+    history = fit(model, loader, val,
+                  TrainConfig(epochs=4, lr=3e-3, grad_accum_steps=args.accum, precision="fp32", restore_best=False, seed=0),
+                  progress=False)
     if PartialState().is_main_process:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.out)
         print(f"processes={history.num_processes} device={history.device} steps={history.steps[-1]['step']} "

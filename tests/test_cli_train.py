@@ -44,13 +44,13 @@ def trained(workspace):
 def test_train_reports_the_baseline_the_kept_step_and_writes_its_files(trained, capsys):
     metrics = json.loads((trained / "metrics.json").read_text())
     assert metrics["versions"]["llmstart"]
-    assert metrics["hyperparameters"]["lr"] == 2e-3 and metrics["hyperparameters"]["batch_size"] == 8
-    assert metrics["hyperparameters"]["select"] == "loss"  # 24 validation rows: too few for F1 to choose
+    assert metrics["config"]["lr"] == 2e-3 and metrics["config"]["batch_size"] == 8
+    assert metrics["config"]["metric"] == "loss"  # 24 validation rows: too few for F1 to choose
     assert metrics["training"]["kept_step"] in [e["step"] for e in metrics["training"]["evals"]]
     assert metrics["training"]["kept"].startswith(f"kept step {metrics['training']['kept_step']} ")
     assert "24 rows" in metrics["training"]["kept"]  # why: the validation set's size chose the loss
     assert metrics["training"]["tie_breaker"] is None  # choosing by loss needs none
-    assert set(metrics["hyperparameters"]["reasons"]) == {"patience", "select"}  # the rest came from flags
+    assert set(metrics["config"]["reasons"]) == {"patience", "metric"}  # the rest came from flags
     assert len(metrics["training"]["evals"]) == 3
     comparison = metrics["comparison"]["accuracy"]
     assert comparison["low"] <= comparison["effect"] <= comparison["high"]
@@ -253,8 +253,8 @@ def test_lr_search_tries_five_rates_and_records_them(workspace, capsys):
     assert main(args) == 0
     metrics = json.loads((workspace / "searched" / "metrics.json").read_text())
     tried = [row["lr"] for row in metrics["lr_search"]]
-    assert len(tried) == 5 and metrics["hyperparameters"]["lr"] in tried
-    assert "lowest validation loss of the --lr-search" in metrics["hyperparameters"]["reasons"]["lr"]
+    assert len(tried) == 5 and metrics["config"]["lr"] in tried
+    assert "lowest validation loss of the --lr-search" in metrics["config"]["reasons"]["lr"]
 
 
 def test_class_weights_balanced_weighs_rare_labels_and_compares_on_macro_f1(workspace, capsys):
@@ -266,11 +266,11 @@ def test_class_weights_balanced_weighs_rare_labels_and_compares_on_macro_f1(work
     assert main(args) == 0
     out = capsys.readouterr().out
     metrics = json.loads((workspace / "weighted" / "metrics.json").read_text())
-    hyper = metrics["hyperparameters"]
+    hyper = metrics["config"]
     # 160 'food' rows against 40 of each other label: each rare label weighs 4x what 'food' does
     food, sport, tech = hyper["class_weights"]
     assert sport == pytest.approx(tech) and sport / food == pytest.approx(4.0, rel=0.1)
-    assert hyper["select"] == "macro_f1" and "class weights are on" in hyper["reasons"]["select"]
+    assert hyper["metric"] == "macro_f1" and "class weights are on" in hyper["reasons"]["metric"]
     assert "balanced class weights" in metrics["baseline"]["method"] and "balanced class weights" in out
     assert metrics["comparison"]["decided_by"] == "macro_f1"
     verdict = metrics["comparison"]["macro_f1"]
@@ -279,7 +279,7 @@ def test_class_weights_balanced_weighs_rare_labels_and_compares_on_macro_f1(work
 
 def test_class_weights_default_is_off(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
-    assert metrics["hyperparameters"]["class_weights"] is None
+    assert metrics["config"]["class_weights"] is None
     assert metrics["comparison"]["decided_by"] == "accuracy"
     assert "balanced" not in metrics["baseline"]["method"]
 
@@ -288,3 +288,19 @@ def test_a_max_length_beyond_what_the_model_reads_is_a_clear_error(workspace, ca
     assert main(train_args(workspace, "too_long", "--max-length", "600", "--check-only")) == 2
     err = capsys.readouterr().err
     assert "--max-length 600" in err and "at most 512 tokens" in err and "Traceback" not in err
+
+
+def test_a_saved_config_re_makes_the_run(trained, workspace):
+    """`--config` takes the first run's train_config.json: the same settings, the same metrics."""
+    from llmstart.train import TrainConfig
+
+    first = json.loads((trained / "metrics.json").read_text())
+    saved = TrainConfig.load(trained / "train_config.json")
+    assert saved.to_dict() == first["config"] and saved == TrainConfig.load(trained / "metrics.json")
+    args = ["train", "--data", str(workspace / "tickets.csv"), "--text-col", "message", "--label-col", "topic",
+            "--model", str(workspace / "base"), "--out", str(workspace / "again"), "--no-progress",
+            "--config", str(trained / "train_config.json")]
+    assert main(args) == 0
+    again = json.loads((workspace / "again" / "metrics.json").read_text())
+    assert again["config"] == first["config"]
+    assert again["training"]["evals"] == first["training"]["evals"] and again["test"] == first["test"]

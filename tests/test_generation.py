@@ -163,13 +163,14 @@ def test_generate_is_batch_invariant_and_seeded(tok):
 
 def test_tiny_model_learns_answers_and_generate_reproduces_them(tok):
     """End to end: SFT batches -> training -> lower perplexity -> greedy generation of the answers."""
-    from llmstart.train import evaluate_model, fit
+    from llmstart.train import TrainConfig, evaluate_model, fit
 
     model = tiny_llama(tok, seed=1, hidden=64, layers=1)
     loader = make_sft_loader(PAIRS, tok, batch_size=4, system="Be brief.")
     before = perplexity(model, tok, PAIRS, system="Be brief.")
-    fit(model, loader, epochs=30, lr=1e-2, warmup_ratio=0.0, schedule="constant", progress=False,
-        precision="fp32")  # an equivalence check: fp32, as the other equivalence tests
+    fit(model, loader,
+        config=TrainConfig(epochs=30, lr=1e-2, warmup_ratio=0.0, schedule="constant", precision="fp32"),
+        progress=False)  # an equivalence check: fp32, as the other equivalence tests
     after = perplexity(model, tok, PAIRS, system="Be brief.")
     assert before > 1000 and after < 2
     assert evaluate_model(model, loader)["perplexity"] == pytest.approx(after, rel=1e-4)  # same definition

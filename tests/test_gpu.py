@@ -23,7 +23,7 @@ from test_train import CrashAfter, assert_same, loaders, weights  # noqa: F401 (
 
 from conftest import gpu_test_device, synthetic_frame, tiny_bert
 from llmstart.data import make_loader, split_frame
-from llmstart.train import evaluate_model, fit, save_model
+from llmstart.train import TrainConfig, evaluate_model, fit, save_model
 
 # cuBLAS is deterministic only with a fixed workspace, set before its first call (collection
 # imports this module before any test runs); torch.use_deterministic_algorithms does the rest.
@@ -51,7 +51,8 @@ def task(tokenizer):
 def train_and_test(task, seed: int, precision: str, cpu: bool = False):
     train, val, test, _ = task
     model = tiny_bert(seed=seed)
-    h = fit(model, train, val, epochs=EPOCHS, lr=2e-3, precision=precision, cpu=cpu, seed=seed, progress=False)
+    h = fit(model, train, val, TrainConfig(epochs=EPOCHS, lr=2e-3, precision=precision, seed=seed),
+            cpu=cpu, progress=False)
     return h, evaluate_model(model, test)["accuracy"]
 
 
@@ -119,8 +120,9 @@ def test_resume_on_the_gpu_gives_the_same_weights_as_an_uninterrupted_run(loader
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         def run(model, loader, out, **kw):
-            return fit(model, loader, val, epochs=EPOCHS, lr=1e-3, out_dir=out, checkpoint_every=7, progress=False,
-                       restore_best=False, precision=precision, **kw)
+            return fit(model, loader, val,
+                       TrainConfig(epochs=EPOCHS, lr=1e-3, restore_best=False, precision=precision),
+                       out_dir=out, checkpoint_every=7, progress=False, **kw)
 
         full = tiny_bert(dropout=0.1)
         h_full = run(full, train, tmp_path / "a")
@@ -151,7 +153,7 @@ def gpu_trained(tmp_path_factory, tokenizer, task):
     model = tiny_bert(dropout=0.0)
     model.config.id2label = {0: "food", 1: "sport", 2: "tech"}
     model.config.label2id = {v: k for k, v in model.config.id2label.items()}
-    h = fit(model, train, val, epochs=EPOCHS, lr=2e-3, progress=False)
+    h = fit(model, train, val, TrainConfig(epochs=EPOCHS, lr=2e-3), progress=False)
     assert h.device.startswith(DEVICE)
     folder = save_model(model, tmp_path_factory.mktemp("gpu") / "clf", tokenizer)
     return model, folder

@@ -14,7 +14,7 @@ from llmstart.lessons.pretrain import (
     window_loader,
     word_hit_rate,
 )
-from llmstart.train import evaluate_model, fit
+from llmstart.train import TrainConfig, evaluate_model, fit
 
 
 def test_char_tokenizer_round_trip_and_unknowns():
@@ -47,7 +47,8 @@ def test_tiny_lm_learns_a_pattern_and_samples_it():
     model = tiny_causal_lm(tok.vocab_size, block_size=16, n_layer=1, n_embd=32, n_head=2)
     loader = window_loader(tok.encode(text), block_size=16, batch_size=16, num_batches=60)
     before = evaluate_model(model, loader)["loss"]
-    history = fit(model, loader, epochs=1, lr=1e-2, warmup_ratio=0.1, progress=False)
+    history = fit(model, loader, config=TrainConfig(epochs=1, lr=1e-2, warmup_ratio=0.1),
+                  progress=False)
     after = evaluate_model(model, loader)["loss"]
     assert before > 1.2 and after < 0.1 and history.steps[-1]["loss"] < 0.2
     assert sample_text(model, tok, "abc", max_new_tokens=11, temperature=0.5) == "d abcd abcd"

@@ -7,7 +7,7 @@ import io
 import torch
 from torch.utils.data import DataLoader
 
-from llmstart.train import fit
+from llmstart.train import TrainConfig, fit
 from llmstart.train.progress import LineProgress, progress_bar
 
 
@@ -60,7 +60,8 @@ def test_fit_writes_whole_lines_when_its_output_is_captured(capsys):
     """pytest's capture is not a terminal, as `llmstart train > run.log` is not."""
     data = [{"x": torch.tensor([float(i % 2), 1.0]), "labels": i % 2} for i in range(64)]
     loader = DataLoader(data, batch_size=2)
-    fit(Tiny(), loader, loader, epochs=5, lr=0.1, precision="fp32", cpu=True, progress=True)  # 160 steps
+    fit(Tiny(), loader, loader, TrainConfig(epochs=5, lr=0.1, precision="fp32"), cpu=True,
+        progress=True)  # 160 steps
     out, err = capsys.readouterr()
     assert "\r" not in out + err
     progress = [line for line in err.splitlines() if line.startswith("training: ")]

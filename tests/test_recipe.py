@@ -9,11 +9,11 @@ import pytest
 from llmstart.recipe import MIN_VAL_FOR_F1, choose_recipe, search_lr
 
 
-@pytest.mark.parametrize(("n_val", "select", "patience"), [(MIN_VAL_FOR_F1 - 1, "loss", 3), (MIN_VAL_FOR_F1, "macro_f1", 2)])
-def test_a_small_validation_set_chooses_by_loss(n_val, select, patience):
+@pytest.mark.parametrize(("n_val", "metric", "patience"), [(MIN_VAL_FOR_F1 - 1, "loss", 3), (MIN_VAL_FOR_F1, "macro_f1", 2)])
+def test_a_small_validation_set_chooses_by_loss(n_val, metric, patience):
     r = choose_recipe(n_params=22_700_000, n_train=1_000, n_val=n_val)
-    assert (r.select, r.patience) == (select, patience)
-    assert str(n_val) in r.reasons["select"]
+    assert (r.metric, r.patience) == (metric, patience)
+    assert str(n_val) in r.reasons["metric"]
 
 
 def test_the_epoch_cap_gives_enough_steps_and_stays_within_bounds():
@@ -26,10 +26,10 @@ def test_the_epoch_cap_gives_enough_steps_and_stays_within_bounds():
 
 def test_explicit_settings_win_and_are_not_explained_as_rules():
     r = choose_recipe(n_params=22_700_000, n_train=300, n_val=40, lr=2e-4, batch_size=8, epochs=5, patience=1,
-                      select="accuracy")
-    assert (r.lr, r.batch_size, r.epochs, r.patience, r.select) == (2e-4, 8, 5, 1, "accuracy")
+                      metric="accuracy")
+    assert (r.lr, r.batch_size, r.epochs, r.patience, r.metric) == (2e-4, 8, 5, 1, "accuracy")
     assert r.reasons == {}
-    assert r.to_dict()["select"] == "accuracy"
+    assert r.to_dict()["metric"] == "accuracy"
 
 
 def test_lr_search_never_picks_a_diverged_run():

@@ -11,7 +11,7 @@ from llmstart.lessons.schedules import (
     lr_schedule_curve,
     lr_sweep,
 )
-from llmstart.train import fit
+from llmstart.train import TrainConfig, fit
 
 
 class Tiny(torch.nn.Module):
@@ -35,7 +35,9 @@ def tiny_loader(n: int = 64, batch_size: int = 8) -> DataLoader:
 @pytest.mark.parametrize("schedule", ["linear", "cosine", "constant_with_warmup"])
 def test_schedule_curve_is_what_fit_uses(schedule):
     loader = tiny_loader()
-    h = fit(Tiny(), loader, epochs=3, lr=0.05, warmup_ratio=0.25, schedule=schedule, progress=False)
+    h = fit(Tiny(), loader,
+            config=TrainConfig(epochs=3, lr=0.05, warmup_ratio=0.25, schedule=schedule),
+            progress=False)
     curve = lr_schedule_curve(Tiny().parameters(), schedule, total_steps=len(h.steps), warmup_ratio=0.25, lr=0.05)
     assert curve == pytest.approx([s["lr"] for s in h.steps], abs=1e-12)
     assert curve[0] == 0.0 and max(curve) == pytest.approx(0.05)

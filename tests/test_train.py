@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from conftest import synthetic_frame, tiny_bert
 from llmstart.data import make_loader, split_frame
 from llmstart.runtime import pick_precision
-from llmstart.train import History, evaluate_model, fit, save_model
+from llmstart.train import History, TrainConfig, evaluate_model, fit, save_model
 
 HERE = Path(__file__).parent
 
@@ -45,7 +45,7 @@ def test_fit_learns_and_records_history(loaders):
     train, val = loaders
     model = tiny_bert()
     before = evaluate_model(model, val)
-    h = fit(model, train, val, epochs=4, lr=2e-3, progress=False)
+    h = fit(model, train, val, TrainConfig(epochs=4, lr=2e-3), progress=False)
     assert h.evals[-1]["accuracy"] > 0.9 > before["accuracy"]
     assert h.steps[-1]["loss"] < h.steps[0]["loss"]
     assert [e["epoch"] for e in h.evals] == [1, 2, 3, 4]
@@ -61,14 +61,17 @@ def test_fit_learns_and_records_history(loaders):
 
 def test_class_weights_weigh_the_training_loss_and_equal_weights_change_nothing(loaders):
     train, val = loaders
-    plain = fit(tiny_bert(dropout=0.0), train, val, max_steps=3, lr=1e-3, progress=False, seed=0)
-    ones = fit(tiny_bert(dropout=0.0), train, val, max_steps=3, lr=1e-3, progress=False, seed=0,
-               class_weights=[1.0, 1.0, 1.0])
+    plain = fit(tiny_bert(dropout=0.0), train, val, TrainConfig(max_steps=3, lr=1e-3, seed=0),
+                progress=False)
+    ones = fit(tiny_bert(dropout=0.0), train, val,
+               TrainConfig(max_steps=3, lr=1e-3, seed=0, class_weights=[1.0, 1.0, 1.0]),
+               progress=False)
     assert [s["loss"] for s in ones.steps] == pytest.approx([s["loss"] for s in plain.steps], abs=1e-5)
     # the first step's loss is the weighted cross-entropy of the untouched model on the first batch
     model = tiny_bert(dropout=0.0)
-    weighted = fit(model, train, val, max_steps=1, lr=0.0, warmup_ratio=0.0, progress=False, seed=0,
-                   class_weights=[1.0, 5.0, 0.2], precision="fp32")
+    weighted = fit(model, train, val,
+                   TrainConfig(max_steps=1, lr=0.0, warmup_ratio=0.0, seed=0, class_weights=[1.0, 5.0, 0.2], precision="fp32"),
+                   progress=False)
     batch = next(iter(train))  # the loader's order depends only on its seed and epoch (0): fit's first batch
     with torch.no_grad():
         logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
@@ -79,9 +82,13 @@ def test_class_weights_weigh_the_training_loss_and_equal_weights_change_nothing(
 
 def test_cosine_and_constant_schedules(loaders):
     train, _ = loaders
-    h = fit(tiny_bert(), train, epochs=1, lr=1e-3, schedule="constant", warmup_ratio=0, progress=False)
+    h = fit(tiny_bert(), train,
+            config=TrainConfig(epochs=1, lr=1e-3, schedule="constant", warmup_ratio=0),
+            progress=False)
     assert {s["lr"] for s in h.steps} == {1e-3}
-    h = fit(tiny_bert(), train, epochs=1, lr=1e-3, schedule="cosine", warmup_ratio=0, progress=False)
+    h = fit(tiny_bert(), train,
+            config=TrainConfig(epochs=1, lr=1e-3, schedule="cosine", warmup_ratio=0),
+            progress=False)
     mid = h.steps[len(h.steps) // 2]["lr"]
     assert mid == pytest.approx(5e-4, rel=0.1)
 
@@ -102,21 +109,24 @@ class CrashAfter:
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(loaders, tmp_path):
     train, val = loaders  # dropout 0.1: equality also needs the RNG state restored
     full = tiny_bert(dropout=0.1)
-    h_full = fit(full, train, val, epochs=3, lr=1e-3, out_dir=tmp_path / "a", checkpoint_every=7,
-                 progress=False, restore_best=False, precision="fp32")
+    h_full = fit(full, train, val,
+                 TrainConfig(epochs=3, lr=1e-3, restore_best=False, precision="fp32"),
+                 out_dir=tmp_path / "a", checkpoint_every=7, progress=False)
     total = h_full.steps[-1]["step"]
     # The same run, killed at its 17th batch (after the checkpoint of step 14).
     crashing = make_loader(train.dataset_frame, train.tokenizer, train.label_names, batch_size=8,
                            shuffle=True, seed=0)
     crashing.collate_fn = CrashAfter(17, crashing.collate_fn)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        fit(tiny_bert(dropout=0.1), crashing, val, epochs=3, lr=1e-3, out_dir=tmp_path / "b",
-            checkpoint_every=7, progress=False, restore_best=False, precision="fp32")
+        fit(tiny_bert(dropout=0.1), crashing, val,
+            TrainConfig(epochs=3, lr=1e-3, restore_best=False, precision="fp32"),
+            out_dir=tmp_path / "b", checkpoint_every=7, progress=False)
     state = torch.load(tmp_path / "b" / "checkpoint" / "training_state.pt", weights_only=True)
     assert state["step"] == 14 and 0 < state["batches_done"] < len(train)  # mid-epoch
     resumed = tiny_bert(dropout=0.1, seed=99)  # other initial weights: all must come from the checkpoint
-    h_res = fit(resumed, train, val, epochs=3, lr=1e-3, resume_from=tmp_path / "b" / "checkpoint",
-                progress=False, restore_best=False, precision="fp32")
+    h_res = fit(resumed, train, val,
+                TrainConfig(epochs=3, lr=1e-3, restore_best=False, precision="fp32"),
+                resume_from=tmp_path / "b" / "checkpoint", progress=False)
     assert h_res.steps[-1]["step"] == total
     assert [s["loss"] for s in h_res.steps] == pytest.approx([s["loss"] for s in h_full.steps], abs=1e-6)
     assert_same(weights(resumed), weights(full), atol=1e-6)
@@ -125,7 +135,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(loaders, tmp_path
 def test_resume_from_a_wrong_folder_is_clear(loaders, tmp_path):
     train, _ = loaders
     with pytest.raises(FileNotFoundError, match="not a llmstart checkpoint"):
-        fit(tiny_bert(), train, epochs=1, resume_from=tmp_path, progress=False)
+        fit(tiny_bert(), train, config=TrainConfig(epochs=1), resume_from=tmp_path, progress=False)
 
 
 def test_accumulation_matches_a_bigger_batch(tokenizer):
@@ -134,9 +144,11 @@ def test_accumulation_matches_a_bigger_batch(tokenizer):
     big = make_loader(frame, tokenizer, names, batch_size=16, group_by_length=False)
     small = make_loader(frame, tokenizer, names, batch_size=8, group_by_length=False)
     a, b = tiny_bert(dropout=0.0), tiny_bert(dropout=0.0)
-    fit(a, big, epochs=1, lr=1e-3, progress=False, max_grad_norm=None, precision="fp32")
-    h = fit(b, small, epochs=1, lr=1e-3, grad_accum_steps=2, progress=False, max_grad_norm=None,
-            precision="fp32")
+    fit(a, big, config=TrainConfig(epochs=1, lr=1e-3, max_grad_norm=None, precision="fp32"),
+        progress=False)
+    h = fit(b, small,
+            config=TrainConfig(epochs=1, lr=1e-3, grad_accum_steps=2, max_grad_norm=None, precision="fp32"),
+            progress=False)
     assert len(h.steps) == 6
     # equal-size micro-batches: the mean of two halves is the mean of the whole batch
     assert_same(weights(a), weights(b), atol=2e-5)
@@ -145,8 +157,9 @@ def test_accumulation_matches_a_bigger_batch(tokenizer):
 def test_early_stopping_and_best_checkpoint(loaders, tmp_path):
     train, val = loaders
     model = tiny_bert()
-    h = fit(model, train, val, epochs=30, lr=3e-3, eval_every=5, metric="loss",
-            early_stopping_patience=2, out_dir=tmp_path, progress=False)
+    h = fit(model, train, val,
+            TrainConfig(epochs=30, lr=3e-3, eval_every=5, metric="loss", patience=2),
+            out_dir=tmp_path, progress=False)
     assert h.stopped_early and h.steps[-1]["step"] < 30 * len(train)
     losses = [e["loss"] for e in h.evals]
     assert h.best_metric == min(losses) and h.best_step == h.evals[losses.index(min(losses))]["step"]
@@ -161,13 +174,13 @@ def test_early_stopping_and_best_checkpoint(loaders, tmp_path):
 def test_unknown_metric_is_clear(loaders):
     train, val = loaders
     with pytest.raises(ValueError, match=r"metric 'bleu' not computed; evaluation gives \['accuracy'"):
-        fit(tiny_bert(), train, val, epochs=1, metric="bleu", progress=False)
+        fit(tiny_bert(), train, val, TrainConfig(epochs=1, metric="bleu"), progress=False)
 
 
 def test_bf16_on_cpu_runs_and_leaves_no_autocast_wrapper(loaders):
     train, val = loaders
     model = tiny_bert()
-    h = fit(model, train, val, epochs=1, lr=1e-3, precision="bf16", progress=False)
+    h = fit(model, train, val, TrainConfig(epochs=1, lr=1e-3, precision="bf16"), progress=False)
     assert h.precision == "bf16" and h.steps[-1]["loss"] < h.steps[0]["loss"] * 1.5
     assert "_original_forward" not in model.__dict__
     assert next(model.parameters()).dtype == torch.float32
@@ -256,18 +269,20 @@ class InterruptAfter(CrashAfter):
 def test_ctrl_c_saves_a_checkpoint_that_resumes_exactly(loaders, tmp_path):
     train, val = loaders
     full = tiny_bert(dropout=0.1)
-    fit(full, train, val, epochs=2, lr=1e-3, progress=False, restore_best=False, precision="fp32")
+    fit(full, train, val, TrainConfig(epochs=2, lr=1e-3, restore_best=False, precision="fp32"),
+        progress=False)
     interrupted = make_loader(train.dataset_frame, train.tokenizer, train.label_names, batch_size=8,
                               shuffle=True, seed=0)
     interrupted.collate_fn = InterruptAfter(11, interrupted.collate_fn)
     with pytest.raises(KeyboardInterrupt):
-        fit(tiny_bert(dropout=0.1), interrupted, val, epochs=2, lr=1e-3, out_dir=tmp_path, progress=False,
-            restore_best=False, precision="fp32")
+        fit(tiny_bert(dropout=0.1), interrupted, val,
+            TrainConfig(epochs=2, lr=1e-3, restore_best=False, precision="fp32"), out_dir=tmp_path,
+            progress=False)
     state = torch.load(tmp_path / "checkpoint" / "training_state.pt", weights_only=True)
     assert 0 < state["step"] == state["batches_done"] < len(train)  # the last finished optimizer step
     resumed = tiny_bert(dropout=0.1, seed=5)
-    fit(resumed, train, val, epochs=2, lr=1e-3, resume_from=tmp_path / "checkpoint", progress=False,
-        restore_best=False, precision="fp32")
+    fit(resumed, train, val, TrainConfig(epochs=2, lr=1e-3, restore_best=False, precision="fp32"),
+        resume_from=tmp_path / "checkpoint", progress=False)
     assert_same(weights(resumed), weights(full), atol=1e-6)
 
 
@@ -276,8 +291,8 @@ def test_a_save_killed_between_its_renames_still_resumes(loaders, tmp_path, monk
     import llmstart.files
 
     train, val = loaders
-    fit(tiny_bert(), train, val, epochs=1, lr=1e-3, out_dir=tmp_path, checkpoint_every=5,
-        progress=False, precision="fp32")
+    fit(tiny_bert(), train, val, TrainConfig(epochs=1, lr=1e-3, precision="fp32"), out_dir=tmp_path,
+        checkpoint_every=5, progress=False)
     real_replace, calls = llmstart.files.os.replace, []
 
     def dying_replace(src, dst):
@@ -288,12 +303,12 @@ def test_a_save_killed_between_its_renames_still_resumes(loaders, tmp_path, monk
 
     monkeypatch.setattr(llmstart.files.os, "replace", dying_replace)
     with pytest.raises(SystemExit):
-        fit(tiny_bert(), train, val, epochs=1, lr=1e-3, out_dir=tmp_path, checkpoint_every=5,
-            progress=False, precision="fp32")
+        fit(tiny_bert(), train, val, TrainConfig(epochs=1, lr=1e-3, precision="fp32"),
+            out_dir=tmp_path, checkpoint_every=5, progress=False)
     monkeypatch.setattr(llmstart.files.os, "replace", real_replace)
     assert not (tmp_path / "checkpoint").exists() and (tmp_path / "checkpoint.old").is_dir()
-    h = fit(tiny_bert(), train, val, epochs=2, lr=1e-3, resume_from=tmp_path / "checkpoint",
-            progress=False, precision="fp32")
+    h = fit(tiny_bert(), train, val, TrainConfig(epochs=2, lr=1e-3, precision="fp32"),
+            resume_from=tmp_path / "checkpoint", progress=False)
     assert h.steps[0]["step"] == 1 and h.steps[-1]["step"] == 2 * len(train)
 
 
@@ -301,5 +316,5 @@ def test_auto_precision_is_named_and_bf16_where_the_cpu_has_it(loaders):
     from llmstart.runtime import cpu_supports_bf16
 
     train, _ = loaders
-    h = fit(tiny_bert(), train, epochs=1, lr=1e-3, progress=False, cpu=True)
+    h = fit(tiny_bert(), train, config=TrainConfig(epochs=1, lr=1e-3), progress=False, cpu=True)
     assert h.precision == ("bf16" if cpu_supports_bf16() else "fp32")

@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from llmstart.run_report import kept_step_line
-from llmstart.train import fit
+from llmstart.train import TrainConfig, fit
 from llmstart.train.loop import BestTracker
 
 
@@ -57,8 +57,9 @@ def test_loss_as_the_metric_has_no_tie_breaker():
 def test_fit_keeps_the_later_step_when_accuracy_ties_and_loss_falls():
     loader = separable()
     model = Tiny()
-    h = fit(model, loader, loader, epochs=6, lr=0.3, warmup_ratio=0.0, metric="accuracy",
-            early_stopping_patience=1, precision="fp32", progress=False)
+    h = fit(model, loader, loader,
+            TrainConfig(epochs=6, lr=0.3, warmup_ratio=0.0, metric="accuracy", patience=1, precision="fp32"),
+            progress=False)
     # Without the tie-breaker the first perfect epoch is kept and patience 1 stops the run at the next.
     assert not h.stopped_early and len(h.evals) == 6
     perfect = [e for e in h.evals if e["accuracy"] == 1.0]

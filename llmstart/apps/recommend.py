@@ -177,6 +177,7 @@ def contrastive_finetune(model, tokenizer, texts: list[str], pairs: list[tuple[i
     """
     if not pairs:
         raise ValueError("no co-engaged pairs to learn from")
+    # Its own loop, not fit: each step draws pairs, not a loader's batch, and AdamW decays every weight as measured.
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
@@ -211,6 +212,7 @@ def contrastive_adapter(vectors: np.ndarray, pairs: list[tuple[int, int]], steps
     """
     if not pairs:
         raise ValueError("no co-engaged pairs to learn from")
+    # Its own loop, not fit: it trains one bare matrix (no module, no loader) with plain Adam, as measured.
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     x = torch.tensor(vectors, dtype=torch.float32)

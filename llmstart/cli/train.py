@@ -65,6 +65,9 @@ def add_parser(sub) -> None:
     model.add_argument("--lora", action="store_true", help="train LoRA adapters + head only; saves a small folder")
     model.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
     run = t.add_argument_group("training (auto: chosen for the model and the data size, see llmstart.recipe)")
+    run.add_argument("--config", default=None,
+                     help="re-make a saved run: its train_config.json or metrics.json (or their folder); its settings "
+                          "replace the rules, and --seed, --max-length and --precision; other flags given here win")
     run.add_argument("--epochs", type=_auto(int), default="auto", help="epoch cap (early stopping usually ends sooner)")
     run.add_argument("--patience", type=_auto(int), default="auto", help="evaluations without progress before stopping")
     run.add_argument("--lr", type=_auto(float), default="auto", help="peak learning rate (AdamW, linear warm-up and decay)")
@@ -222,41 +225,65 @@ def make_loaders(splits, tokenizer, batch_size: int, args: argparse.Namespace):
     return loader(splits.train, True), loader(splits.val, False)
 
 
-def choose_settings(args: argparse.Namespace, model, splits):
-    """The recipe for this model and data; flags given explicitly win."""
+def saved_config(args: argparse.Namespace):
+    """``--config``: the saved :class:`~llmstart.train.TrainConfig`, whose seed, max length and
+    precision replace the flags' (so the split and the loaders are re-made too); None without it."""
+    if args.config is None:
+        return None
+    from llmstart.data import DataValidationError
+    from llmstart.train import TrainConfig
+
+    config = TrainConfig.load(args.config)
+    if config.batch_size is None or config.seed is None:
+        raise DataValidationError(f"--config {args.config}: no batch_size or seed recorded; pass a train_config.json "
+                                  "or metrics.json that llmstart train wrote")
+    args.seed, args.max_length, args.precision = config.seed, config.max_length, config.precision
+    args.class_weights = "none" if config.class_weights is None else "balanced"
+    print(f"config: {args.config}: re-making its settings")
+    return config
+
+
+def choose_settings(args: argparse.Namespace, model, splits, saved=None):
+    """The :class:`~llmstart.train.TrainConfig` for this model and data (the recipe's rules, or
+    the ``--config`` run's values); flags given explicitly win."""
     from llmstart.models import count_parameters
     from llmstart.recipe import balanced_class_weights, choose_recipe
+    from llmstart.train import TrainConfig
 
+    flags = {"lr": args.lr, "batch_size": args.batch_size, "epochs": args.epochs, "patience": args.patience,
+             "metric": None if args.select == "auto" else args.select}
+    if saved is not None:
+        return saved.replace(**{k: v for k, v in flags.items() if v is not None})
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     weights = (balanced_class_weights(splits.train.label, splits.label_names) if args.class_weights == "balanced"
                else None)
-    return choose_recipe(count_parameters(base), len(splits.train), len(splits.val), lora=args.lora, lr=args.lr,
-                         batch_size=args.batch_size, epochs=args.epochs, patience=args.patience, select=args.select,
-                         class_weights=weights)
+    fixed = TrainConfig(precision=args.precision, seed=args.seed, max_length=args.max_length)
+    return choose_recipe(count_parameters(base), len(splits.train), len(splits.val), lora=args.lora,
+                         class_weights=weights, base=fixed, **{**flags, "metric": args.select})
 
 
-def lr_search(args: argparse.Namespace, splits, recipe) -> list[dict]:
-    """Five short runs (about one epoch on up to 1,000 training rows); sets ``recipe.lr`` to the best."""
+def lr_search(args: argparse.Namespace, splits, config):
+    """Five short runs (about one epoch on up to 1,000 training rows); returns ``(config with the
+    best lr, table of the tries)``."""
     from llmstart.recipe import search_lr
     from llmstart.train import fit
 
     part = splits.train.sample(min(len(splits.train), 1000), random_state=args.seed)
-    steps = max(20, math.ceil(len(part) / recipe.batch_size))
+    steps = max(20, math.ceil(len(part) / config.batch_size))
+    trial = config.replace(max_steps=steps, metric="loss", patience=None)
 
     def train_once(lr: float) -> float:
         model, tokenizer = build_model(args, splits.label_names)
         sliced = type(splits)(part, splits.val, splits.test, splits.label_names)
-        train_loader, val_loader = make_loaders(sliced, tokenizer, recipe.batch_size, args)
-        history = fit(model, train_loader, val_loader, max_steps=steps, lr=lr, warmup_ratio=recipe.warmup_ratio,
-                      metric="loss", class_weights=recipe.class_weights, seed=args.seed, precision=args.precision,
-                      cpu=args.cpu, progress=False)
+        train_loader, val_loader = make_loaders(sliced, tokenizer, config.batch_size, args)
+        history = fit(model, train_loader, val_loader, trial.replace(lr=lr), cpu=args.cpu, progress=False)
         print(f"  lr {lr:.1e}: validation loss {history.evals[-1]['loss']:.4f}")
         return history.evals[-1]["loss"]
 
     print(f"lr search: {steps} steps on {len(part)} training rows for each of 5 learning rates")
-    recipe.lr, table = search_lr(train_once, recipe.lr)
-    recipe.reasons["lr"] = f"{recipe.lr:g}: lowest validation loss of the --lr-search"
-    return table
+    lr, table = search_lr(train_once, config.lr)
+    reasons = {**config.reasons, "lr": f"{lr:g}: lowest validation loss of the --lr-search"}
+    return config.replace(lr=lr, reasons=reasons), table
 
 
 def training_folder(out: Path) -> Path:
@@ -264,7 +291,7 @@ def training_folder(out: Path) -> Path:
     return out.with_name(out.name + ".training")
 
 
-def train_model(args: argparse.Namespace, model, tokenizer, splits, recipe):
+def train_model(args: argparse.Namespace, model, tokenizer, splits, config):
     """Fine-tune with early stopping; Ctrl-C saves a checkpoint that ``--resume`` continues from."""
     from llmstart.data import DataValidationError
     from llmstart.files import existing_dir
@@ -278,11 +305,8 @@ def train_model(args: argparse.Namespace, model, tokenizer, splits, recipe):
             raise DataValidationError(f"--resume: no checkpoint in {work / 'checkpoint'}; run without --resume "
                                       "(a checkpoint is saved by Ctrl-C or --checkpoint-every).")
         print(f"resuming from {resume_from}")
-    train_loader, val_loader = make_loaders(splits, tokenizer, recipe.batch_size, args)
-    return fit(model, train_loader, val_loader, epochs=recipe.epochs, lr=recipe.lr, warmup_ratio=recipe.warmup_ratio,
-               schedule=recipe.schedule, metric=recipe.select, early_stopping_patience=recipe.patience,
-               class_weights=recipe.class_weights,
-               precision=args.precision, cpu=args.cpu, seed=args.seed, out_dir=work,
+    train_loader, val_loader = make_loaders(splits, tokenizer, config.batch_size, args)
+    return fit(model, train_loader, val_loader, config, cpu=args.cpu, out_dir=work,
                checkpoint_every=args.checkpoint_every, resume_from=resume_from, progress=not args.no_progress)
 
 
@@ -331,6 +355,7 @@ def run(args: argparse.Namespace) -> int:
     """The whole run; returns the exit code (130 after Ctrl-C, with a checkpoint saved)."""
     from llmstart.run_report import finish
 
+    saved = saved_config(args)
     df = load_training_data(args)
     splits = split_data(df, args)
     baseline = run_baseline(splits, args.seed, args.class_weights)
@@ -339,13 +364,14 @@ def run(args: argparse.Namespace) -> int:
         print("data checked (--check-only): nothing trained")
         return 0
     model, tokenizer = build_model(args, splits.label_names)
-    recipe = choose_settings(args, model, splits)
-    search = lr_search(args, splits, recipe) if args.lr_search else None
-    if search is not None:
+    config = choose_settings(args, model, splits, saved)
+    search = None
+    if args.lr_search:
+        config, search = lr_search(args, splits, config)
         model, tokenizer = build_model(args, splits.label_names)
-    print("settings: " + ", ".join(f"{k} {v}" for k, v in recipe.reasons.items()))
+    print("settings: " + ", ".join(f"{k} {v}" for k, v in config.reasons.items()))
     try:
-        history = train_model(args, model, tokenizer, splits, recipe)
+        history = train_model(args, model, tokenizer, splits, config)
     except KeyboardInterrupt:
         work = training_folder(Path(args.out))
         print(f"\ninterrupted: checkpoint in {work / 'checkpoint'}; continue with the same command and --resume",
@@ -353,7 +379,10 @@ def run(args: argparse.Namespace) -> int:
         return 130
     test_logits, val_logits = test_and_val_logits(model, tokenizer, splits, args)
     out = save_trained(model, tokenizer, args, splits.label_names)
-    finish(out, args, splits, recipe, history, test_logits.argmax(1).tolist(), baseline, search, reading)
+    trained = {"data": str(args.data), "text_col": args.text_col, "label_col": args.label_col, "model": args.model,
+               "lora": {"r": args.lora_r} if args.lora else None}
+    finish(out, config, trained, splits, history, test_logits.argmax(1).tolist(), baseline, search, reading,
+           say=print)
     write_evaluation(out, splits, test_logits, val_logits, args)
     shutil.rmtree(training_folder(out), ignore_errors=True)
     return 0

@@ -70,15 +70,15 @@ def lr_sweep(
     >>> losses[0.0][-1] == losses[0.0][0], losses[0.1][-1] < losses[0.1][0]
     (True, True)
     """
-    from llmstart.train import fit
+    from llmstart.train import TrainConfig, fit
 
     start = {k: v.detach().clone() for k, v in model.state_dict().items()}
     curves = {}
     for lr in lrs:
         model.load_state_dict(start)
-        history = fit(model, loader, None, max_steps=steps, lr=lr, warmup_ratio=0.0,
-                      schedule="constant", max_grad_norm=None, weight_decay=0.0, seed=seed,
-                      progress=progress)
+        config = TrainConfig(max_steps=steps, lr=lr, warmup_ratio=0.0, schedule="constant",
+                             max_grad_norm=None, weight_decay=0.0, seed=seed)
+        history = fit(model, loader, None, config, progress=progress)
         curves[lr] = [s["loss"] for s in history.steps]
     model.load_state_dict(start)
     return curves

@@ -62,7 +62,7 @@ def train_and_score(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, 
     from llmstart.data import make_loader
     from llmstart.lora import add_lora
     from llmstart.models import load_classifier
-    from llmstart.train import fit
+    from llmstart.train import TrainConfig, fit
 
     model, _ = load_classifier(encoder, label_names=list(label_names), verbose=False, seed=seed)
     if dropout is not None:
@@ -73,10 +73,10 @@ def train_and_score(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, 
                                max_length=max_length, shuffle=True, seed=seed)
     val_loader = (make_loader(val, tokenizer, label_names, batch_size=64, max_length=max_length)
                   if early_stopping is not None else None)
-    history = fit(model, train_loader, val_loader, max_steps=steps, lr=lr, weight_decay=weight_decay,
-                  warmup_ratio=0.1, early_stopping_patience=early_stopping,
-                  restore_best=early_stopping is not None, seed=seed, progress=False,
-                  tie_breaker=None)  # as when notebook 11's stored results were measured (first of tied evaluations)
+    config = TrainConfig(max_steps=steps, lr=lr, weight_decay=weight_decay, warmup_ratio=0.1,
+                         patience=early_stopping, restore_best=early_stopping is not None, seed=seed,
+                         tie_breaker=None)  # as when notebook 11's stored results were measured (first of tied evaluations)
+    history = fit(model, train_loader, val_loader, config, progress=False)
     original = train[~train["augmented"].astype(bool)] if "augmented" in train else train
     train_acc = accuracy(model, original, tokenizer, label_names, max_length, bf16)
     val_acc = accuracy(model, val, tokenizer, label_names, max_length, bf16)
@@ -141,6 +141,7 @@ def train_head(x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor
     >>> r["train_acc"] > 0.9
     True
     """
+    # Its own loop, not fit: notebook 11's remedies were measured with weight decay on every weight, fit spares biases.
     torch.manual_seed(seed)
     n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
     head = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(x_train.shape[1], hidden),

@@ -22,6 +22,7 @@ import torch
 
 from llmstart.files import existing_dir, replace_dir, temp_dir_beside
 from llmstart.runtime import quiet_transformers
+from llmstart.train.config import CONFIG_FILE
 from llmstart.train.history import History
 
 STATE_FILE = "training_state.pt"
@@ -77,10 +78,12 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(folder: str | Path, model, optimizer, scheduler, scaler, position: dict,
-                    history: History, best_state: dict | None) -> Path:
+                    history: History, best_state: dict | None, config=None) -> Path:
     """Write a resumable checkpoint of a run into ``folder`` (atomically; see the module doc).
 
-    ``position`` holds ``step``, ``epoch``, ``batches_done`` (within the epoch) and ``bad_evals``.
+    ``position`` holds ``step``, ``epoch``, ``batches_done`` (within the epoch) and ``bad_evals``;
+    ``config`` (a :class:`~llmstart.train.config.TrainConfig`) is saved as ``train_config.json``, so
+    ``TrainConfig.load(folder)`` re-makes the run's settings.
     """
     from safetensors.torch import save_file
     from safetensors.torch import save_model as save_safetensors
@@ -92,6 +95,8 @@ def save_checkpoint(folder: str | Path, model, optimizer, scheduler, scaler, pos
                 "scaler": scaler.state_dict() if scaler.is_enabled() else None, "rng": rng_state(),
                 **position}, tmp / STATE_FILE)
     history.save(tmp / "history.json")
+    if config is not None:
+        config.save(tmp / CONFIG_FILE)
     if best_state is not None:  # so a resumed run can still end on the best weights
         save_file({k: v.contiguous() for k, v in best_state.items()}, str(tmp / "best.safetensors"))
     return replace_dir(tmp, folder)
