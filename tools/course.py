@@ -8,6 +8,7 @@
     python tools/course.py time 00 03    # run notebooks on this machine, record their runtimes
     python tools/course.py time --gpu --no-solutions 04   # on a GPU: record gpu_seconds
     python tools/course.py check         # every link target exists, every notebook is listed
+    python tools/course.py modules       # README's module table (tools/module_table.py)
 
 Links point at the release tag of the package version (``v`` + ``llmstart.__version__``), the
 same tag that the set-up cell installs on Colab and Kaggle, so a notebook and its package
@@ -473,7 +474,7 @@ def junit_seconds(paths: list[Path]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["readme", "setup-cells", "sync", "time", "check"])
+    parser.add_argument("command", choices=["readme", "setup-cells", "sync", "time", "check", "modules"])
     parser.add_argument("notebooks", nargs="*", help="for time: numbers or stems (default: all)")
     parser.add_argument("--gpu", action="store_true", help="for time: record as gpu_seconds")
     parser.add_argument("--no-solutions", action="store_true", help="for time: skip the solutions notebooks")
@@ -486,6 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lang", choices=["en", "zh"], default="en",
                         help="for readme: the English table or the Chinese one (links to notebooks/zh twins)")
     args = parser.parse_args(argv)
+    if args.command == "modules":
+        import module_table  # noqa: PLC0415  (tools/module_table.py, beside this file)
+
+        return module_table.main([])
     course_file, notebooks = args.course, args.course.parent
     course = load_course(course_file)
     if args.command == "readme":
