@@ -19,7 +19,8 @@ added or changed after it was written:
 3. For every English notebook whose markdown changed, the same rewrite has been applied to its
    Chinese twin (``notebooks/zh``) and the new English hash is recorded for each cell whose
    twin was up to date before (``tools/translations.py sync REL --accept IDS``).
-4. ``ruff check --fix --select I`` on the changed Python files (import order after renames).
+4. ``ruff check --fix --select I`` on the changed Python files (import order after renames), and
+   README's module table regenerated (``tools/module_table.py``).
 5. Reports what it could not rewrite: old names still present, old names in stored notebook
    outputs (they change when the notebook is re-executed), bare old file names (``gguf.py``)
    in prose, and top-level modules that no entry moves.
@@ -346,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     if changed_py:
         subprocess.run([sys.executable, "-m", "ruff", "check", "--fix", "--select", "I", "--quiet", *changed_py],
                        cwd=ROOT, capture_output=True, text=True)
+
+    if (ROOT / "tools" / "module_table.py").exists():  # README's module table, from the new layout
+        subprocess.run([sys.executable, "tools/module_table.py"], cwd=ROOT, capture_output=True, text=True)
 
     # what is left: old names anywhere (outside notebook outputs), bare old file names in prose
     stems = {Path(o).stem: n for o, n, _ in active if Path(o).stem != Path(n).stem}
