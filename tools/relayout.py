@@ -29,10 +29,12 @@ added or changed after it was written:
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 ROOT = Path.cwd()
@@ -136,7 +138,7 @@ class Rewriter:
             rf"^(?P<prefix>[ \t]*(?:>>> |\.\.\. )?)from[ \t]+(?P<mod>{PKG}(?:\.\w+)*)[ \t]+import[ \t]+"
             r"(?P<names>\([^)]*\)|[^\n#;]+?)(?P<tail>[ \t]*(?:#[^\n]*)?)$", re.M)
 
-    def __call__(self, text: str) -> str:
+    def __call__(self, text: str, python: bool = False) -> str:
         if not self.moves:
             return text
         text = self.dotted.sub(lambda m: self.moves[f"{PKG}.{m.group(1)}"], text)
@@ -171,9 +173,35 @@ class Rewriter:
 
         text = self.from_import.sub(fix, text)
         for old, new in renames.items():
-            text = re.sub(rf"(?<![\w.]){re.escape(old)}\.(?=[A-Za-z_])", f"{new}.", text)
+            renamed = rename_name(text, old, new) if python else None
+            if renamed is None:  # prose, or code that does not tokenize: attribute uses only
+                renamed = re.sub(rf"(?<![\w.]){re.escape(old)}\.(?=[A-Za-z_])", f"{new}.", text)
+            text = renamed
             self.renamed.append(f"{old} -> {new}")
         return text
+
+
+def rename_name(code: str, old: str, new: str) -> str | None:
+    """Rename the Python name ``old`` (not an attribute ``x.old``, not inside strings) in ``code``.
+
+    >>> rename_name('monkeypatch.setattr(gguf, "gguf")\\nsrc.gguf = gguf.f()\\n', "gguf", "from_gguf")
+    'monkeypatch.setattr(from_gguf, "gguf")\\nsrc.gguf = from_gguf.f()\\n'
+    """
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    lines = code.splitlines(keepends=True)
+    hits, previous = [], None
+    for tok in tokens:
+        if tok.type == tokenize.NAME and tok.string == old and not (previous and previous.string == "."):
+            hits.append(tok.start)
+        if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+            previous = tok
+    for row, col in reversed(hits):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + new + line[col + len(old):]
+    return "".join(lines)
 
 
 def absolute_relative_imports(text: str, old_module: str, is_package: bool = False) -> str:
@@ -228,7 +256,7 @@ def rewrite_notebook(path: Path, rewrite: Rewriter, old_re: re.Pattern, report: 
     changed_md = []
     for cell in nb.get("cells", []):
         text = _cell_text(cell)
-        new = rewrite(text)
+        new = rewrite(text, python=cell.get("cell_type") == "code")
         if new != text:
             _set_cell_text(cell, new)
             if cell.get("cell_type") == "markdown":
@@ -296,13 +324,6 @@ def main(argv: list[str] | None = None) -> int:
         fixed = absolute_relative_imports(text, module_name(old), old.endswith("__init__.py"))
         if fixed != text:
             (ROOT / new).write_text(fixed, encoding="utf-8")
-    for folder, doc in NEW_PACKAGES.items():
-        init = ROOT / folder / "__init__.py"
-        if (ROOT / folder).is_dir() and not init.exists() and not args.dry_run:
-            init.write_text(doc, encoding="utf-8")
-            git("add", str(init.relative_to(ROOT)))
-            print(f"new package {folder}/__init__.py")
-
     changed_py, changed_md = [], {}
     for path in text_files():
         rel = path.relative_to(ROOT)
@@ -323,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             if path.read_text(encoding="utf-8") != before:
                 print(f"rewrote {rel}")
             continue
-        new = rewrite(raw)
+        new = rewrite(raw, python=path.suffix == ".py")
         if new != raw:
             print(f"{'would rewrite' if args.dry_run else 'rewrote'} {rel}")
             if not args.dry_run:
@@ -332,6 +353,12 @@ def main(argv: list[str] | None = None) -> int:
                     changed_py.append(str(rel))
     if args.dry_run:
         return 0
+    for folder, doc in NEW_PACKAGES.items():  # after the rewrite, which must not touch them
+        init = ROOT / folder / "__init__.py"
+        if (ROOT / folder).is_dir() and not init.exists():
+            init.write_text(doc, encoding="utf-8")
+            git("add", str(init.relative_to(ROOT)))
+            print(f"new package {folder}/__init__.py")
 
     for en_path, ids in changed_md.items():
         rel = en_path.relative_to(notebooks)
@@ -352,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "tools/module_table.py"], cwd=ROOT, capture_output=True, text=True)
 
     # what is left: old names anywhere (outside notebook outputs), bare old file names in prose
+    new_names = set(moves.values()) | {module_name(f + "/__init__.py") for f in NEW_PACKAGES}
+    left_re = re.compile(rf"(?<![\w.])(?:{old_alt})(?:\.\w+)*") if moves else None
+
+    def is_new(name: str) -> bool:
+        return any(name == n or name.startswith(n + ".") for n in new_names)
+
     stems = {Path(o).stem: n for o, n, _ in active if Path(o).stem != Path(n).stem}
     bare = re.compile(rf"(?<![\w/.])({'|'.join(map(re.escape, stems))})\.py\b") if stems else None
     for path in text_files():
@@ -363,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             text = "\n".join(_cell_text(c) for c in json.loads(text).get("cells", []))
         rel = path.relative_to(ROOT)
         for n, line in enumerate(text.splitlines(), 1):
-            if old_re and old_re.search(line):
+            if old_re and any(not is_new(m.group(0)) for m in left_re.finditer(line)):
                 report.append(f"{rel}:{n}: old module name left: {line.strip()[:120]}")
             if bare and path.suffix in {".md", ".ipynb"} and bare.search(line):
                 report.append(f"{rel}:{n}: bare old file name (check by hand): {line.strip()[:120]}")
