@@ -289,6 +289,20 @@ def twin_current(en_path: Path) -> set[str]:
     return current
 
 
+def sort_imports(py: list[str], notebooks: list[Path]) -> None:
+    """``ruff --fix --select I`` on the rewritten files; a notebook keeps its JSON layout (only the
+    sources ruff re-sorted are taken back), so its diff and its twin's stay small."""
+    before = {p: json.loads(p.read_text(encoding="utf-8")) for p in notebooks}
+    subprocess.run([sys.executable, "-m", "ruff", "check", "--fix", "--select", "I", "--quiet", *py,
+                    *map(str, notebooks)], cwd=ROOT, capture_output=True, text=True)
+    for path, nb in before.items():
+        fixed = json.loads(path.read_text(encoding="utf-8"))
+        for cell, new in zip(nb.get("cells", []), fixed.get("cells", []), strict=False):
+            if _cell_text(cell) != _cell_text(new):
+                _set_cell_text(cell, _cell_text(new))
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
@@ -324,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         fixed = absolute_relative_imports(text, module_name(old), old.endswith("__init__.py"))
         if fixed != text:
             (ROOT / new).write_text(fixed, encoding="utf-8")
-    changed_py, changed_md = [], {}
+    changed_py, changed_md, changed_nb = [], {}, []
     for path in text_files():
         rel = path.relative_to(ROOT)
         try:
@@ -343,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
                 changed_md[path] = ids
             if path.read_text(encoding="utf-8") != before:
                 print(f"rewrote {rel}")
+                changed_nb.append(path)
             continue
         new = rewrite(raw, python=path.suffix == ".py")
         if new != raw:
@@ -360,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             git("add", str(init.relative_to(ROOT)))
             print(f"new package {folder}/__init__.py")
 
+    sort_imports(changed_py, changed_nb)
     for en_path, ids in changed_md.items():
         rel = en_path.relative_to(notebooks)
         accept = [i for i in ids if i in current.get(en_path, set())]
@@ -371,9 +387,6 @@ def main(argv: list[str] | None = None) -> int:
             done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             if done.returncode:
                 report.append(f"{' '.join(cmd[1:])}: failed: {done.stderr.strip()[-300:]}")
-    if changed_py:
-        subprocess.run([sys.executable, "-m", "ruff", "check", "--fix", "--select", "I", "--quiet", *changed_py],
-                       cwd=ROOT, capture_output=True, text=True)
 
     if (ROOT / "tools" / "module_table.py").exists():  # README's module table, from the new layout
         subprocess.run([sys.executable, "tools/module_table.py"], cwd=ROOT, capture_output=True, text=True)
