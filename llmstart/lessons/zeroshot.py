@@ -98,13 +98,15 @@ def few_shot_curve(
     repeats: int = 5,
     seed: int = 0,
     method: str = "prototype",
+    keep_predictions: bool = False,
 ):
     """Accuracy of a few-shot learner with ``k`` examples per class, over ``repeats`` draws.
 
     ``method``: ``"prototype"`` (:func:`prototype_classify`, nothing trained) or
     ``"logistic"`` (scikit-learn's logistic regression fitted on the ``k`` examples of each
     class). Both see the same draws for the same ``seed``. Returns a DataFrame with columns
-    ``k``, ``repeat``, ``accuracy``.
+    ``k``, ``repeat``, ``accuracy`` (and ``prediction``, the list of predicted labels for the
+    test examples, with ``keep_predictions=True``: what a paired comparison needs).
 
     >>> e = torch.nn.functional.normalize(torch.randn(40, 8), dim=-1)
     >>> y = ["a", "b"] * 20
@@ -112,6 +114,8 @@ def few_shot_curve(
     (4, 3)
     >>> few_shot_curve(e, y, e, y, ks=(2,), repeats=1, method="logistic").shape
     (1, 3)
+    >>> len(few_shot_curve(e, y, e, y, ks=(1,), repeats=1, keep_predictions=True).prediction[0])
+    40
     """
     import pandas as pd
 
@@ -130,7 +134,8 @@ def few_shot_curve(
 
                 clf = LogisticRegression(max_iter=1000).fit(pool_emb[idx].numpy(), np.asarray(support, dtype=object))
                 pred = clf.predict(test_emb.numpy()).tolist()
-            rows.append({"k": k, "repeat": r, "accuracy": float(np.mean(np.asarray(pred, dtype=object) == gold))})
+            row = {"k": k, "repeat": r, "accuracy": float(np.mean(np.asarray(pred, dtype=object) == gold))}
+            rows.append({**row, "prediction": list(pred)} if keep_predictions else row)
     return pd.DataFrame(rows)
 
 
