@@ -27,7 +27,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "04_fine_tuning_a_classifier": (
         "chinese_tfidf_accuracy", "chinese_finetuned_accuracy", "chinese_finetuned_model",
         "english_minilm_unk_rate_on_chinese", "chinese_train_size", "tweets_test_accuracy",
-        "tweets_test_macro_f1",
+        "tweets_test_macro_f1", "verdicts",
     ),
     "10_evaluation_and_serving": (
         "test_accuracy", "test_macro_f1", "ece_before", "ece_after_temperature",
