@@ -3,7 +3,7 @@
 The acceptance table of issue 14. Each dataset is written as a user's file (or named as a
 course corpus) and run through ``python -m llmstart train`` exactly as a new user would: no
 training flag, so the learning rate, batch size, epoch cap, patience and model choice are the
-defaults of :mod:`llmstart.recipe`. The defaults were not tuned on these runs. Prints, per
+defaults of :mod:`llmstart.train.recipe`. The defaults were not tuned on these runs. Prints, per
 dataset: rows (train/validation/test), the baseline's and the fine-tuned model's test accuracy,
 the difference with its 95% paired-bootstrap interval (printed by ``train`` itself), the same
 for macro-F1, the kept step, and the time. A benchmark prints figures; nothing here asserts.

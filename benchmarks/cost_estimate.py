@@ -1,4 +1,4 @@
-"""How close is ``llmstart.cost``'s estimate to a real run on this machine?
+"""How close is ``llmstart.evaluation.cost``'s estimate to a real run on this machine?
 
 Measures the rate of a small BERT (the test-suite's tiny model, random weights) on a few batches
 with ``measure_rate``, predicts the time of a longer run with ``serving_cost`` and
@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from llmstart.cost import measure_rate, serving_cost, training_cost
+from llmstart.evaluation.cost import measure_rate, serving_cost, training_cost
 
 
 def tiny_model() -> BertForSequenceClassification:

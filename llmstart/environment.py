@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmstart.hub import cache_dir, installed_version
+from llmstart.models.hub import cache_dir, installed_version
 
 log = logging.getLogger(__name__)
 

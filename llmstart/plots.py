@@ -53,7 +53,7 @@ def plot_history(history, metric: str | None = None, title: str | None = None):
 
 
 def plot_confusion_matrix(matrix, title: str = "Confusion matrix (test set)", normalize: bool = False):
-    """Draw a confusion matrix (a DataFrame from :func:`llmstart.metrics.confusion_matrix`).
+    """Draw a confusion matrix (a DataFrame from :func:`llmstart.evaluation.metrics.confusion_matrix`).
 
     >>> import pandas as pd
     >>> m = pd.DataFrame([[3, 1], [0, 4]], index=["a", "b"], columns=["a", "b"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from llmstart.hub import DEFAULT_ENCODER
+from llmstart.models.hub import DEFAULT_ENCODER
 
 PROFILES: dict[str, dict] = {
     "quick": {
@@ -45,7 +45,7 @@ def get_profile(name: str | None = None) -> dict:
     if name == "auto":
         import torch
 
-        from llmstart.hub import is_offline
+        from llmstart.models.hub import is_offline
 
         name = "full" if torch.cuda.is_available() and not is_offline() else "quick"
     if name not in PROFILES:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from llmstart.models import load_tokenizer
+from llmstart.models.pretrained import load_tokenizer
 
 WORDS = {
     "sport": "goal match team coach league win striker referee season cup".split(),

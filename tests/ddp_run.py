@@ -15,7 +15,7 @@ from safetensors.torch import save_file  # noqa: E402
 
 from conftest import synthetic_frame, tiny_bert  # noqa: E402
 from llmstart.data import make_loader  # noqa: E402
-from llmstart.models import load_tokenizer  # noqa: E402
+from llmstart.models.pretrained import load_tokenizer  # noqa: E402
 from llmstart.train import TrainConfig, fit  # noqa: E402
 
 

@@ -1,11 +1,18 @@
-"""EDA edits, WordNet synonyms and augmented frames (llmstart.augment)."""
+"""EDA edits, WordNet synonyms and augmented frames (llmstart.data.augment)."""
 
 import random
 
 import pandas as pd
 import pytest
 
-from llmstart.augment import OPERATIONS, WordNet, augment_frame, default_wordnet, eda, paraphrase
+from llmstart.data.augment import (
+    OPERATIONS,
+    WordNet,
+    augment_frame,
+    default_wordnet,
+    eda,
+    paraphrase,
+)
 
 
 def test_wordnet_reads_the_packaged_files():
@@ -60,7 +67,7 @@ def test_paraphrase_falls_back_to_the_original():
     class FakeTok:
         pass
 
-    import llmstart.generation as gen
+    import llmstart.models.generation as gen
 
     original = gen.generate
     gen.generate = lambda *a, **k: ["", "Rewritten message: A new way to say it"]

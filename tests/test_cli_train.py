@@ -21,7 +21,7 @@ FAST = ["--epochs", "3", "--lr", "2e-3", "--batch-size", "8", "--no-progress", "
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     """A tiny base model folder and a users' CSV with their own column names."""
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     root = tmp_path_factory.mktemp("cli")
     tiny_bert().save_pretrained(root / "base")
@@ -67,7 +67,7 @@ def test_train_reports_the_baseline_the_kept_step_and_writes_its_files(trained, 
 
 
 def test_a_max_length_that_cuts_most_texts_is_said_recorded_and_kept_by_predict(workspace, capsys):
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     assert main(train_args(workspace, "cut", "--max-length", "8")) == 0
     out = capsys.readouterr().out
@@ -186,7 +186,7 @@ class Echo:
 def test_predict_streams_a_20000_row_csv_in_order(tmp_path, monkeypatch, capsys):
     import tracemalloc
 
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     rows = 20_000
     df = pd.DataFrame({"id": [f"{i:06d}" for i in range(rows)], "note": ["x" * 150] * rows,
@@ -232,7 +232,7 @@ def test_predict_on_a_file_with_the_real_model_keeps_columns(trained, tmp_path, 
 
 
 def test_predict_in_bf16_gives_the_fp32_labels(trained, capsys):
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     texts = synthetic_frame(120, seed=7).text.tolist()
     fp32 = TextClassifier.load(trained, precision="fp32").predict(texts)

@@ -1,4 +1,4 @@
-"""llmstart.continual: per-task loss, replay, EWC, and the training loop that uses them."""
+"""llmstart.train.continual: per-task loss, replay, EWC, and the training loop that uses them."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import synthetic_frame, tiny_bert
-from llmstart import continual as cl
 from llmstart.data import make_loader
+from llmstart.train import continual as cl
 
 TASKS = cl.task_layout({"a": ["x", "y"], "b": ["p", "q", "r"]})
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmstart.cost import measure_rate, serving_cost, spread, training_cost
+from llmstart.evaluation.cost import measure_rate, serving_cost, spread, training_cost
 
 
 class FakeClock:

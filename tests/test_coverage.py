@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmstart.data import DataValidationError
-from llmstart.data.coverage import (
+from llmstart.data.unknown_tokens import (
     MAX_UNKNOWN_RATE,
     TokenizerCoverageError,
     check_coverage,
@@ -13,7 +13,7 @@ from llmstart.data.coverage import (
     suggest_model,
     unknown_token_rate,
 )
-from llmstart.models import load_tokenizer
+from llmstart.models.pretrained import load_tokenizer
 
 ENGLISH = ["Fast delivery and the coffee tastes great.", "The app crashed twice, refund please."]
 CHINESE = ["这本书写得很好，值得推荐", "质量太差了，非常失望，要退货", "送货很快，包装也不错"]
@@ -76,7 +76,7 @@ def test_counting_a_text_longer_than_the_model_reads_prints_no_indexing_warning(
 
 
 def test_truncation_advice_depends_on_what_the_model_can_read(tokenizer):
-    from llmstart.data.coverage import truncation_report
+    from llmstart.data.unknown_tokens import truncation_report
 
     coverage = unknown_token_rate(["word " * 700, "word " * 600, "short"], tokenizer)
     cut_at_128 = truncation_report(coverage, max_length=128)

@@ -186,12 +186,12 @@ def test_hub_dataset_offline_is_refused_without_network(monkeypatch):
 def test_hub_dataset_failure_keeps_its_cause(monkeypatch):
     import datasets
 
-    import llmstart.hub
+    import llmstart.models.hub
 
     def boom(*a, **k):
         raise ConnectionError("no network")
 
-    monkeypatch.setattr(llmstart.hub, "is_offline", lambda: False)
+    monkeypatch.setattr(llmstart.models.hub, "is_offline", lambda: False)
     monkeypatch.setattr(datasets, "load_dataset", boom)
     with pytest.raises(DataValidationError, match=r"Could not load the Hub dataset 'stanfordnlp/sst2'.*bbc_news") as err:
         load_data("stanfordnlp/sst2", text_col="sentence")

@@ -1,10 +1,10 @@
-"""Attributions and the deletion (faithfulness) check (llmstart.explain)."""
+"""Attributions and the deletion (faithfulness) check (llmstart.evaluation.explain)."""
 
 import numpy as np
 import pytest
 import torch
 
-from llmstart.explain import delete_words, deletion_gap, integrated_gradients, occlusion
+from llmstart.evaluation.explain import delete_words, deletion_gap, integrated_gradients, occlusion
 
 
 def keyword_model(texts):
@@ -34,7 +34,7 @@ def test_integrated_gradients_completeness_on_a_tiny_bert():
     """IG's attributions add up to f(input) - f(baseline) (the completeness axiom)."""
     from transformers import BertConfig, BertForSequenceClassification
 
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     tok = load_tokenizer("minilm")
     torch.manual_seed(0)

@@ -1,10 +1,16 @@
-"""Counterfactual probe (llmstart.fairness) and the output filter (llmstart.safety)."""
+"""Counterfactual probe (llmstart.evaluation.fairness) and the output filter (llmstart.apps.safety)."""
 
 import numpy as np
 import pytest
 
-from llmstart.fairness import GROUPS, as_template, counterfactual_probe, fill, gendered_swap
-from llmstart.safety import LABELLED_PROMPTS, check, filter_metrics
+from llmstart.apps.safety import LABELLED_PROMPTS, check, filter_metrics
+from llmstart.evaluation.fairness import (
+    GROUPS,
+    as_template,
+    counterfactual_probe,
+    fill,
+    gendered_swap,
+)
 
 
 def test_fair_model_has_no_flips_and_biased_model_is_caught():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from llmstart.generation import (
+from llmstart.models.generation import (
     IGNORE_INDEX,
     SFTCollator,
     as_pairs,
@@ -31,7 +31,7 @@ PAIRS = [
 
 @pytest.fixture(scope="session")
 def tok():
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     return load_tokenizer("smollm2")
 
@@ -59,7 +59,7 @@ def test_format_chat_uses_the_template_with_system_and_few_shot_turns(tok):
 
 
 def test_format_chat_without_a_template_falls_back_to_plain_text():
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     text = format_chat(load_tokenizer("minilm"), "Q?", system="Sys", examples=[("q", "a")])
     assert text == "Sys\n\nQuestion: q\nAnswer: a\n\nQuestion: Q?\nAnswer:"
@@ -190,7 +190,7 @@ def test_next_token_probs_respects_top_k(tok):
 
 @pytest.mark.slow
 def test_real_smollm2_answers_and_scores_a_chat_prompt():
-    from llmstart.models import load_causal_lm
+    from llmstart.models.pretrained import load_causal_lm
 
     model, tok = load_causal_lm("smollm2", verbose=False)
     [answer] = generate(model, tok, ["What is the capital of France? Answer in one word."], max_new_tokens=8)

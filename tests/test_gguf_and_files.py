@@ -8,25 +8,25 @@ import textwrap
 
 import pytest
 
-from llmstart import gguf
 from llmstart.files import atomic_write_text, existing_dir, replace_dir
-from llmstart.hub import ModelSource, resolve
+from llmstart.models import from_gguf
+from llmstart.models.hub import ModelSource, resolve
 
 
 def test_a_new_package_or_transformers_version_converts_again(monkeypatch, tmp_path):
     src = resolve("smollm2")
     monkeypatch.setenv("LLMSTART_CACHE", str(tmp_path))
     built = []
-    monkeypatch.setattr(gguf, "_convert", lambda s, out: (built.append(out.name),
-                                                           [(out / f).write_text("x") for f in gguf.MODEL_FILES]))
-    first = gguf.converted_checkpoint(src)
-    assert gguf.converted_checkpoint(src) == first and len(built) == 1  # cached: not converted twice
+    monkeypatch.setattr(from_gguf, "_convert", lambda s, out: (built.append(out.name),
+                                                           [(out / f).write_text("x") for f in from_gguf.MODEL_FILES]))
+    first = from_gguf.converted_checkpoint(src)
+    assert from_gguf.converted_checkpoint(src) == first and len(built) == 1  # cached: not converted twice
     newer = ModelSource(src.name, src.path, src.origin, src.gguf_file, src.description, package_version="9.9.9")
-    assert gguf.converted_checkpoint(newer) != first and len(built) == 2
+    assert from_gguf.converted_checkpoint(newer) != first and len(built) == 2
     import transformers
 
     monkeypatch.setattr(transformers, "__version__", "99.0.0")
-    assert "transformers99.0.0" in gguf.converted_checkpoint(src).name and len(built) == 3
+    assert "transformers99.0.0" in from_gguf.converted_checkpoint(src).name and len(built) == 3
     assert "Q4_1" in first.name  # the quantisation type is part of the key
 
 
@@ -37,16 +37,16 @@ def test_a_failed_conversion_leaves_no_temporary_folder(monkeypatch, tmp_path):
         (out / "model.safetensors").write_bytes(b"0" * 1000)
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gguf, "_convert", broken)
+    monkeypatch.setattr(from_gguf, "_convert", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        gguf.converted_checkpoint(resolve("smollm2"))
+        from_gguf.converted_checkpoint(resolve("smollm2"))
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
 def test_two_processes_building_at_once_both_succeed(tmp_path):
     script = textwrap.dedent(f"""
         import time, pathlib
-        from llmstart.gguf import build_once
+        from llmstart.models.from_gguf import build_once
         def build(d):
             time.sleep(1.5)  # both processes are inside build at the same time
             (d / "model.safetensors").write_text("w")
@@ -62,10 +62,10 @@ def test_two_processes_building_at_once_both_succeed(tmp_path):
 
 
 def test_the_tokenizer_loads_without_converting_the_weights(monkeypatch, tmp_path):
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     monkeypatch.setenv("LLMSTART_CACHE", str(tmp_path))
-    monkeypatch.setattr(gguf, "_convert", lambda *a: pytest.fail("the whole model was converted"))
+    monkeypatch.setattr(from_gguf, "_convert", lambda *a: pytest.fail("the whole model was converted"))
     tok = load_tokenizer("smollm2")
     assert tok("Hi")["input_ids"] and not (tmp_path / "models").exists()
 

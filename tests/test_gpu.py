@@ -160,7 +160,7 @@ def gpu_trained(tmp_path_factory, tokenizer, task):
 
 
 def test_a_gpu_trained_model_loads_and_predicts_the_same_labels_on_cpu(gpu_trained, tokenizer, record_property):
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     model, folder = gpu_trained
     assert next(model.parameters()).device.type == DEVICE
@@ -208,7 +208,7 @@ def test_llmstart_serve_answers_on_a_gpu_machine(gpu_trained, record_property):
     import httpx
     from test_serve_http import Server
 
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     _, folder = gpu_trained
     expected = [p["label"] for p in TextClassifier.load(folder).predict(TEXTS)]

@@ -104,8 +104,6 @@ def test_function_lines_excludes_the_docstring():
     assert function_lines(ast.parse(text).body[0], text.splitlines()) == 3
 
 
-@pytest.mark.xfail(strict=True, reason="train.loop.fit and serve.app.create_app are over 110 lines until "
-                   "issue 21's fit and create_app splits land; then remove this mark")
 def test_longest_function_is_at_most_110_lines():
     assert longest_functions() == {}
 

@@ -6,17 +6,17 @@ import torch
 
 import llmstart
 from llmstart.cli import main
-from llmstart.hub import resolve
-from llmstart.models import _report
+from llmstart.models.hub import resolve
+from llmstart.models.pretrained import _report
 
-FAKE = logging.getLogger("llmstart.models")
+FAKE = logging.getLogger("llmstart.models.pretrained")
 
 
 def test_the_package_logs_under_llmstart_and_a_library_user_sees_nothing(caplog, capsys):
     caplog.set_level("INFO", logger="llmstart")
     _report(resolve("minilm"), torch.nn.Linear(2, 2))
     [record] = caplog.records
-    assert record.name == "llmstart.models" and record.levelname == "INFO"
+    assert record.name == "llmstart.models.pretrained" and record.levelname == "INFO"
     assert "llmstart: sentence-transformers/all-MiniLM-L6-v2" in record.getMessage()
     assert capsys.readouterr().out == ""  # no handler of the package's own: nothing printed
 

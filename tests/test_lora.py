@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import tiny_bert
-from llmstart.lora import (
+from llmstart.models.lora import (
     LoRALinear,
     add_lora,
     copy_lora_weights,
@@ -25,7 +25,7 @@ from llmstart.lora import (
     trainable_summary,
     training_state_mb,
 )
-from llmstart.models import count_parameters
+from llmstart.models.pretrained import count_parameters
 
 
 def _batch(seed: int = 0, n: int = 4, length: int = 12) -> dict:
@@ -202,7 +202,7 @@ def test_peft_causal_lm_targets_llama_projections():
 
 @pytest.mark.slow
 def test_real_minilm_scratch_and_peft_agree():
-    from llmstart.models import load_classifier
+    from llmstart.models.pretrained import load_classifier
 
     torch.manual_seed(0)
     base, tok = load_classifier("minilm", label_names=["a", "b", "c"], verbose=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from llmstart.metrics import classification_metrics, confusion_matrix, per_class_report
+from llmstart.evaluation.metrics import classification_metrics, confusion_matrix, per_class_report
 from llmstart.plots import LivePlot, plot_confusion_matrix, plot_history
 from llmstart.train import History
 

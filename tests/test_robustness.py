@@ -1,11 +1,11 @@
-"""Attacks and their report (llmstart.robustness)."""
+"""Attacks and their report (llmstart.evaluation.robustness)."""
 
 import random
 
 import numpy as np
 import pytest
 
-from llmstart.robustness import (
+from llmstart.evaluation.robustness import (
     HOMOGLYPHS,
     add_distractor,
     attack_report,
@@ -68,7 +68,7 @@ def test_attack_report_counts_like_textattack():
 def test_swap_one_pair_keeps_length_and_letters():
     import random as _random
 
-    from llmstart.robustness import swap_one_pair
+    from llmstart.evaluation.robustness import swap_one_pair
 
     rng = _random.Random(0)
     for text in ["Driverless cars are finally here", "Google tests cars in Austin"]:
@@ -78,7 +78,7 @@ def test_swap_one_pair_keeps_length_and_letters():
 
 
 def test_typo_flip_rate_counts_texts_not_variants():
-    from llmstart.robustness import typo_flip_rate
+    from llmstart.evaluation.robustness import typo_flip_rate
 
     # a "model" that flips only when the first word is edited: texts whose only long word is first
     def predict(texts):
@@ -95,7 +95,7 @@ def _tiny_classifier():
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     tok = load_tokenizer("minilm")
     torch.manual_seed(0)
@@ -106,7 +106,7 @@ def _tiny_classifier():
 
 
 def test_proba_fn_bf16_is_close_to_float32_and_sums_to_one():
-    from llmstart.robustness import proba_fn
+    from llmstart.evaluation.robustness import proba_fn
 
     model, tok = _tiny_classifier()
     texts = ["great coffee", "the delivery was late again", "ok"]
@@ -119,7 +119,7 @@ def test_proba_fn_bf16_is_close_to_float32_and_sums_to_one():
 
 
 def test_proba_fn_refuses_bf16_autocast_off_the_cpu():
-    from llmstart.robustness import proba_fn
+    from llmstart.evaluation.robustness import proba_fn
 
     model, tok = _tiny_classifier()
     model.to("meta")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llmstart.run_report import kept_step_line, prediction_warnings, run_warnings
 from llmstart.train import History
+from llmstart.train.run_report import kept_step_line, prediction_warnings, run_warnings
 
 
 def test_a_label_the_model_never_predicts_is_named():

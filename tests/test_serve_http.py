@@ -272,7 +272,7 @@ def test_train_then_serve_answers_like_predict(tmp_path, tokenizer):
 
 def test_train_lora_then_serve(tmp_path, tokenizer):
     """A `train --lora` folder (adapter and head only) is served like a full one: same labels as predict."""
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     train_cli(tmp_path, tokenizer, "--lr", "5e-3", "--lora")
     assert not (tmp_path / "clf" / "model.safetensors").exists()  # small: adapter and head only

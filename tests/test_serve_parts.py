@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import tiny_bert
-from llmstart.drift import DriftMonitor, drift_report, psi, reference_from_probs
-from llmstart.predict import TextClassifier
 from llmstart.serve import Engine, Limits, ModelFolderError, RequestError, check_model_folder
 from llmstart.serve.batcher import Batcher, QueueFull
-from llmstart.serve.validate import parse_classify_body
+from llmstart.serve.classifier import TextClassifier
+from llmstart.serve.drift import DriftMonitor, drift_report, psi, reference_from_probs
+from llmstart.serve.request_checks import parse_classify_body
 from llmstart.train import save_model
 
 

@@ -34,7 +34,7 @@ def fixture_notebook() -> dict:
             "execute_result", data={"text/plain": "[<matplotlib.lines.Line2D at 0x7f3a2b1c9d50>]"},
             execution_count=3)]),
         new_code_cell("print(table)", outputs=[new_output(
-            "stream", text="model  <llmstart.predict.TextClassifier object at 0x7f3a2b1c9d50>  0.91\n")]),
+            "stream", text="model  <llmstart.serve.classifier.TextClassifier object at 0x7f3a2b1c9d50>  0.91\n")]),
     ])
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": STATE}}
     return nb
@@ -45,7 +45,7 @@ def test_widgets_become_their_final_text_and_addresses_go():
     assert nb["cells"][1]["outputs"][0]["data"] == {
         "text/plain": "training: 100%|██████████| 57/57 [00:48<00:00]"}
     assert nb["cells"][2]["outputs"] == []  # a bare Line2D repr is noise
-    assert nb["cells"][3]["outputs"][0]["text"] == "model  <llmstart.predict.TextClassifier object>  0.91\n"
+    assert nb["cells"][3]["outputs"][0]["text"] == "model  <llmstart.serve.classifier.TextClassifier object>  0.91\n"
     assert "widgets" not in nb["metadata"]
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import torch
 
 from llmstart.lessons.small_data import EmbeddingCache, train_and_score
-from llmstart.models import load_encoder, load_tokenizer
+from llmstart.models.pretrained import load_encoder, load_tokenizer
 
 
 def test_embedding_cache_in_bf16_stores_float32_close_to_float32():

@@ -121,7 +121,7 @@ TEXTS = ["asdf qwerty", "refund for my invoice", "my parcel arrived late and the
 def folder(tmp_path_factory, tokenizer):
     """A saved 4-label classifier whose serving.json sets a temperature and a threshold."""
     from llmstart.evaluation import write_serving_settings
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
     from llmstart.train import save_model
 
     folder = save_model(tiny_bert(num_labels=4), tmp_path_factory.mktemp("scores") / "clf", tokenizer)
@@ -134,8 +134,8 @@ def folder(tmp_path_factory, tokenizer):
 def test_predict_serve_and_textclassifier_answer_one_score_under_one_name(folder, capsys):
     from fastapi.testclient import TestClient
 
-    from llmstart.predict import TextClassifier
     from llmstart.serve.app import create_app
+    from llmstart.serve.classifier import TextClassifier
     from llmstart.serve.engine import Engine
 
     capsys.readouterr()
@@ -155,7 +155,7 @@ def test_predict_serve_and_textclassifier_answer_one_score_under_one_name(folder
 def test_the_temperature_is_applied_by_predict_and_serve_or_by_neither(folder, tmp_path):
     import shutil
 
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
     from llmstart.serve.engine import Engine
 
     plain = shutil.copytree(folder, tmp_path / "plain")
@@ -193,7 +193,7 @@ def test_separable_tickets_keep_t_1_and_serve_scores_below_1_with_a_hand_over(tm
     assert settings["temperature"] == 1.0 and settings["temperature_choice"]["kept"] == "T=1"
     assert "calibration: kept T = 1: the model is wrong on 0 of 30 validation rows" in out
     assert "made test calibration worse" not in out and "confidence 1.000" not in out
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     clf = TextClassifier.load(folder, precision="fp32")
     odd = clf.predict(OUT_OF_SCOPE)

@@ -21,7 +21,7 @@ HERE = Path(__file__).parent
 
 @pytest.fixture(scope="module")
 def loaders():
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     tok = load_tokenizer("minilm")
     s = split_frame(synthetic_frame(240), seed=0)
@@ -190,7 +190,7 @@ def test_bf16_on_cpu_runs_and_leaves_no_autocast_wrapper(loaders):
 
 
 def test_save_model_is_atomic_and_reloadable(tmp_path, tokenizer):
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     model = tiny_bert()
     model.config.id2label = {0: "food", 1: "sport", 2: "tech"}

@@ -13,15 +13,15 @@ import torch
 
 from conftest import synthetic_frame, tiny_bert
 from llmstart.data import make_loader, split_frame
-from llmstart.recipe import choose_recipe
 from llmstart.train import TrainConfig, fit
 from llmstart.train import loop as loop_module
 from llmstart.train.config import CONFIG_FILE
+from llmstart.train.recipe import choose_recipe
 
 
 @pytest.fixture(scope="module")
 def loaders():
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     tok = load_tokenizer("minilm")
     s = split_frame(synthetic_frame(120), seed=0)
@@ -84,7 +84,7 @@ def test_loss_fn_replaces_the_models_loss(loaders):
 
 
 def test_the_continual_task_loss_and_penalty_train_through_fit():
-    import llmstart.continual as cl
+    import llmstart.train.continual as cl
 
     tasks = cl.task_layout({"a": ["x", "y"], "b": ["z", "w"]})
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from llmstart.run_report import kept_step_line
 from llmstart.train import TrainConfig, fit
 from llmstart.train.loop import BestTracker
+from llmstart.train.run_report import kept_step_line
 
 
 class Tiny(torch.nn.Module):

@@ -50,7 +50,7 @@ def test_few_shot_curve_improves_with_k():
 
 
 def test_zero_shot_with_minilm():
-    from llmstart.models import load_encoder
+    from llmstart.models.pretrained import load_encoder
 
     enc, tok = load_encoder("minilm", verbose=False)
     descriptions = {"sport": "sport: football, tennis, a match, a team",
@@ -138,7 +138,7 @@ def test_labels_must_start_with_different_tokens():
 
 @pytest.mark.slow
 def test_prompting_smollm2_is_batch_invariant():
-    from llmstart.models import load_causal_lm
+    from llmstart.models.pretrained import load_causal_lm
 
     lm, tok = load_causal_lm("smollm2", verbose=False)
     titles = ["Striker scores twice in cup final", "Shares fall as bank profits slump",

@@ -169,7 +169,7 @@ def contrastive_finetune(model, tokenizer, texts: list[str], pairs: list[tuple[i
     """Pull co-engaged items together: InfoNCE with in-batch negatives (each anchor's partner
     must score higher than every other partner in the batch), symmetric. Returns the losses.
 
-    >>> from llmstart.models import load_encoder
+    >>> from llmstart.models.pretrained import load_encoder
     >>> m, tok = load_encoder("minilm", verbose=False)
     >>> losses = contrastive_finetune(m, tok, ["a", "b", "c", "d"], [(0, 1), (2, 3)], steps=2, batch_size=2)
     >>> len(losses)

@@ -44,8 +44,8 @@ def bad_input_errors() -> tuple[type[BaseException], ...]:
     False
     """
     from llmstart.data import DataValidationError
-    from llmstart.hub import ModelUnavailableError
-    from llmstart.models import HeadMismatchError
+    from llmstart.models.hub import ModelUnavailableError
+    from llmstart.models.pretrained import HeadMismatchError
 
     return (DataValidationError, ModelUnavailableError, HeadMismatchError, FileNotFoundError)
 

@@ -12,7 +12,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmstart.doctor import doctor
+    from llmstart.environment_report import doctor
 
     doctor(check_hub=not args.no_hub)
     return 0

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from llmstart.hub import DEFAULT_MAX_LENGTH
+from llmstart.models.hub import DEFAULT_MAX_LENGTH
 
 
 def add_parser(sub) -> None:
@@ -55,7 +55,7 @@ def _texts_from_stdin(encoding: str) -> list[str]:
 
 def _label_list(clf, texts: list[str], args: argparse.Namespace) -> None:
     from llmstart.evaluation.abstain import format_confidence
-    from llmstart.labelling import json_row, predict_texts
+    from llmstart.serve.labelling import json_row, predict_texts
 
     results = predict_texts(clf, texts, args.batch_size)
     empty = [i + 1 for i, r in enumerate(results) if r is None]
@@ -72,7 +72,7 @@ def _label_list(clf, texts: list[str], args: argparse.Namespace) -> None:
 
 
 def _label_file(clf, args: argparse.Namespace) -> None:
-    from llmstart.labelling import label_csv
+    from llmstart.serve.labelling import label_csv
 
     to_file = args.out not in (None, "-")
     stats = label_csv(clf, args.data, args.text_col, args.out if to_file else None, encoding=args.encoding,
@@ -86,7 +86,7 @@ def _label_file(clf, args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Label the texts; returns the exit code."""
     from llmstart.data import DataValidationError
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     if args.data and args.texts:
         raise DataValidationError("predict: give texts or --data, not both")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from llmstart.hub import DEFAULT_MAX_LENGTH
+from llmstart.models.hub import DEFAULT_MAX_LENGTH
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

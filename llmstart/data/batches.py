@@ -1,6 +1,6 @@
 """Tokenise a table once and batch it: dynamic padding, batches of similar length.
 
->>> from llmstart.models import load_tokenizer
+>>> from llmstart.models.pretrained import load_tokenizer
 >>> df = pd.DataFrame({"text": ["a b c d", "a"], "label": ["x", "y"]})
 >>> batch = next(iter(make_loader(df, load_tokenizer("minilm"), ["x", "y"], batch_size=2)))
 >>> sorted(batch)
@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from llmstart.data.validate import label_strings, validate_frame
-from llmstart.hub import DEFAULT_MAX_LENGTH
+from llmstart.models.hub import DEFAULT_MAX_LENGTH
 
 
 class EncodedDataset(Dataset):
@@ -92,7 +92,7 @@ def encode(
 ) -> EncodedDataset:
     """Tokenise a table once (truncated, not padded); labels become integer ids.
 
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> ds = encode(pd.DataFrame({"text": ["hi there"], "label": ["b"]}), load_tokenizer("minilm"), ["a", "b"])
     >>> ds[0]["labels"], ds[0]["input_ids"][0]
     (1, 101)
@@ -126,7 +126,7 @@ def make_loader(
     :class:`LengthGroupedBatchSampler`), which on CPU roughly halves the work on data of
     varied length. Batches hold ``input_ids``, ``attention_mask`` and ``labels``.
 
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> df = pd.DataFrame({"text": ["a b c d", "a"], "label": ["x", "y"]})
     >>> batch = next(iter(make_loader(df, load_tokenizer("minilm"), ["x", "y"], batch_size=2)))
     >>> tuple(batch["input_ids"].shape), batch["labels"].tolist()

@@ -57,7 +57,7 @@ def _hub_dataset(name: str, split: str, label_col: str | None) -> pd.DataFrame:
     from datasets.exceptions import DatasetNotFoundError
 
     from llmstart.corpora import CORPORA
-    from llmstart.hub import is_offline
+    from llmstart.models.hub import is_offline
 
     hint = "Use a course corpus instead: " + ", ".join(CORPORA) + ", or a local file."
     if is_offline():

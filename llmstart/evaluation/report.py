@@ -26,7 +26,7 @@ import pandas as pd
 
 from llmstart.evaluation.abstain import abstain_summary, pick_abstain_threshold
 from llmstart.evaluation.calibration import choose_temperature, ece, reliability_table, softmax
-from llmstart.metrics import classification_metrics, confusion_matrix, per_class_report
+from llmstart.evaluation.metrics import classification_metrics, confusion_matrix, per_class_report
 
 __all__ = ["evaluation_report", "slice_masks", "confident_mistakes", "likely_label_errors",
            "write_report", "write_serving_settings", "prepare_for_serving"]
@@ -220,7 +220,7 @@ def prepare_for_serving(folder: str | Path, label_names: Sequence[str], *, test_
     >>> r["abstain"]["reached"], r["calibration"]["fitted_on"]
     (True, 'validation')
     """
-    from llmstart.drift import reference_from_probs
+    from llmstart.serve.drift import reference_from_probs
 
     folder = Path(folder)
     report = evaluation_report(test_texts, test_y, test_logits, label_names, val_logits=val_logits,

@@ -3,7 +3,7 @@
 The formulas themselves (softmax, cross-entropy, its gradient, SGD and AdamW updates) are
 written out in ``notebooks/03_the_math.ipynb``, where the learner reads them; this module
 holds the longer experiment loops around them, so that each notebook cell stays short.
-LoRA sizes (``lora_param_count``) live with the rest of LoRA in :mod:`llmstart.lora`.
+LoRA sizes (``lora_param_count``) live with the rest of LoRA in :mod:`llmstart.models.lora`.
 
 >>> lr_schedule_curve([torch.nn.Parameter(torch.zeros(1))], total_steps=4, warmup_ratio=0.5, lr=1.0)
 [0.0, 0.5, 1.0, 0.5]

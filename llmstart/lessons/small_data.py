@@ -60,8 +60,8 @@ def train_and_score(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, 
     minus validation accuracy, both measured after training.
     """
     from llmstart.data import make_loader
-    from llmstart.lora import add_lora
-    from llmstart.models import load_classifier
+    from llmstart.models.lora import add_lora
+    from llmstart.models.pretrained import load_classifier
     from llmstart.train import TrainConfig, fit
 
     model, _ = load_classifier(encoder, label_names=list(label_names), verbose=False, seed=seed)
@@ -102,7 +102,7 @@ class EmbeddingCache:
     ``bf16``: compute them under CPU bfloat16 autocast (about 2.5x faster on CPUs with native
     bf16, e.g. :func:`llmstart.runtime.cpu_supports_bf16`); the vectors are stored as float32.
 
-    >>> from llmstart.models import load_encoder
+    >>> from llmstart.models.pretrained import load_encoder
     >>> cache = EmbeddingCache(*load_encoder("minilm", verbose=False))
     >>> tuple(cache(["a cat", "a cat"]).shape), len(cache.vectors)
     ((2, 384), 1)
@@ -113,7 +113,7 @@ class EmbeddingCache:
         self.vectors: dict[str, torch.Tensor] = {}
 
     def __call__(self, texts: Sequence[str]) -> torch.Tensor:
-        from llmstart.models import embed
+        from llmstart.models.pretrained import embed
 
         new = [t for t in dict.fromkeys(texts) if t not in self.vectors]
         if new:

@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from llmstart.generation import format_chat
-from llmstart.hub import DEFAULT_MAX_LENGTH
+from llmstart.models.generation import format_chat
+from llmstart.models.hub import DEFAULT_MAX_LENGTH
 from llmstart.runtime import padding_side
 
 
@@ -39,14 +39,14 @@ def zero_shot_classify(
 
     Returns the predicted labels and the similarity matrix (texts × labels).
 
-    >>> from llmstart.models import load_encoder
+    >>> from llmstart.models.pretrained import load_encoder
     >>> enc, tok = load_encoder("minilm", verbose=False)
     >>> labels, sim = zero_shot_classify(["The striker scored twice"],
     ...     {"sport": "sport, football, a match", "tech": "computers, software"}, enc, tok)
     >>> labels, tuple(sim.shape)
     (['sport'], (1, 2))
     """
-    from llmstart.models import embed
+    from llmstart.models.pretrained import embed
 
     names = list(label_descriptions)
     text_emb = embed(list(texts), model, tokenizer, max_length=max_length)
@@ -171,7 +171,7 @@ def prompt_classify(
     (``"N/A"``, ``""``, ``"[MASK]"``), as in Zhao et al. (2021), "Calibrate before use".
     Returns the predicted labels and the (calibrated) log-probabilities (texts × labels).
 
-    >>> from llmstart.models import load_causal_lm
+    >>> from llmstart.models.pretrained import load_causal_lm
     >>> lm, tok = load_causal_lm("smollm2", verbose=False)  # doctest: +SKIP
     >>> labels = ["business", "entertainment", "politics", "sport", "tech"]
     >>> prompt_classify(["Striker scores twice in cup final"], labels, lm, tok, calibrate=True)[0]  # doctest: +SKIP

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from llmstart.serve.folder import ModelFolderError, ServingSettings, check_model_folder
-from llmstart.serve.validate import Limits, RequestError, parse_classify_body
+from llmstart.serve.request_checks import Limits, RequestError, parse_classify_body
 
 __all__ = ["BACKENDS", "Engine", "ModelFolderError", "ServingSettings", "check_model_folder", "Limits",
            "RequestError", "parse_classify_body", "build_app"]

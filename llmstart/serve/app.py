@@ -42,9 +42,10 @@ from fastapi_offline import FastAPIOffline
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from llmstart.drift import DriftMonitor
 from llmstart.serve.batcher import Batcher, QueueFull
-from llmstart.serve.metrics import CONTENT_TYPE, ServiceMetrics
+from llmstart.serve.drift import DriftMonitor
+from llmstart.serve.monitoring import CONTENT_TYPE, ServiceMetrics
+from llmstart.serve.request_checks import Limits
 from llmstart.serve.schema import (
     ClassifyResponse,
     ErrorBody,
@@ -55,7 +56,6 @@ from llmstart.serve.schema import (
     error_responses,
     explain,
 )
-from llmstart.serve.validate import Limits
 
 __all__ = ["create_app", "openapi_document", "API_VERSION"]
 

@@ -13,7 +13,7 @@ tweets does not pay for one long review. The backend is chosen when the service 
 - ``onnx``: the model exported to ONNX and run by ONNX Runtime.
 
 >>> import tempfile
->>> from llmstart.models import load_classifier
+>>> from llmstart.models.pretrained import load_classifier
 >>> from llmstart.train import save_model
 >>> model, tok = load_classifier("minilm", label_names=["neg", "pos"], verbose=False)
 >>> folder = save_model(model, tempfile.mkdtemp() + "/clf", tok)
@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from llmstart.compress import export_onnx, folder_size_mb, quantize_int8
 from llmstart.files import ADAPTER_INFO
-from llmstart.hub import DEFAULT_MAX_LENGTH
-from llmstart.predict import batch_logits, scaled_probabilities, trained_max_length
+from llmstart.models.hub import DEFAULT_MAX_LENGTH
 from llmstart.runtime import pick_precision
 from llmstart.serve import BACKENDS
+from llmstart.serve.classifier import batch_logits, scaled_probabilities, trained_max_length
+from llmstart.serve.compress import export_onnx, folder_size_mb, quantize_int8
 from llmstart.serve.folder import ModelFolderError, ServingSettings, check_model_folder
 
 __all__ = ["BACKENDS", "Engine", "ModelFolderError", "ServingSettings", "check_model_folder",
@@ -99,8 +99,8 @@ class Engine:
         ``llmstart predict`` reads it, so both give the answers the test metrics describe.
         ``device`` ``"auto"``: a CUDA GPU when there is one for the float and bf16 backends (int8
         and ONNX are CPU backends), else the CPU; ``"cpu"`` or ``"cuda"`` to choose."""
-        from llmstart.models import load_classifier
-        from llmstart.predict import load_lora_classifier
+        from llmstart.models.pretrained import load_classifier
+        from llmstart.serve.classifier import load_lora_classifier
 
         if backend not in BACKENDS:
             raise ValueError(f"backend {backend!r}: choose one of {', '.join(BACKENDS)}")
@@ -165,15 +165,15 @@ class Engine:
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities after temperature scaling (``serving.json``; 1.0 when absent), computed as
-        :class:`~llmstart.predict.TextClassifier` and ``llmstart predict`` compute them
-        (:func:`~llmstart.predict.scaled_probabilities`), so all three answer the same score."""
+        :class:`~llmstart.serve.classifier.TextClassifier` and ``llmstart predict`` compute them
+        (:func:`~llmstart.serve.classifier.scaled_probabilities`), so all three answer the same score."""
         return scaled_probabilities(self.predict_logits(texts), self.settings.temperature)
 
     def size_mb(self) -> float:
         """Size of what this backend loads from disk (int8: of its saved state), in MB."""
         if self.backend == "onnx" and self.folder is not None:
             return folder_size_mb(self.folder / "onnx")
-        from llmstart.compress import state_size_mb
+        from llmstart.serve.compress import state_size_mb
 
         return state_size_mb(self.model)
 

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from llmstart.serve.validate import Limits, _kind
+from llmstart.serve.request_checks import Limits, _kind
 
 __all__ = ["ClassifyResponse", "ErrorBody", "Health", "ModelInfo", "Prediction", "Ready",
            "classify_request_model", "error_responses", "explain", "EXAMPLE"]

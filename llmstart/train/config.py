@@ -2,7 +2,7 @@
 
 Every hyper-parameter :func:`~llmstart.train.fit` reads is a field here, with its default defined
 once and the reason for that default beside it (``TrainConfig.why("lr")``). A run's chosen
-values carry their own reasons (``reasons``, filled by :func:`llmstart.recipe.choose_recipe`).
+values carry their own reasons (``reasons``, filled by :func:`llmstart.train.recipe.choose_recipe`).
 The record is saved as JSON with the model (:data:`CONFIG_FILE`, ``metrics.json``, checkpoints) and
 read back with :meth:`TrainConfig.load`, so a run can be re-made exactly.
 
@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmstart.hub import DEFAULT_MAX_LENGTH
+from llmstart.models.hub import DEFAULT_MAX_LENGTH
 
 __all__ = ["TrainConfig", "CONFIG_FILE", "PRECISIONS", "SCHEDULES"]
 

@@ -35,9 +35,9 @@ import torch
 from llmstart.runtime import best_device, peak_memory_mb, pick_precision, set_seed
 from llmstart.train.checkpoint import load_checkpoint, save_checkpoint, save_model
 from llmstart.train.config import CONFIG_FILE, TrainConfig
-from llmstart.train.evaluate import evaluate_model, output
 from llmstart.train.history import History
 from llmstart.train.progress import progress_bar
+from llmstart.train.scoring import evaluate_model, output
 
 __all__ = ["fit", "TrainConfig", "model_loss", "WeightedCrossEntropy", "make_optimizer", "BestTracker"]
 

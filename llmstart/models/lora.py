@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from llmstart.files import atomic_write_bytes, replace_dir, temp_dir_beside
-from llmstart.models import count_parameters
+from llmstart.models.pretrained import count_parameters
 
 if TYPE_CHECKING:
     from peft import PeftModel

@@ -141,8 +141,8 @@ def write_test_report(out: str | Path, gold: Sequence[int], pred: Sequence[int],
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from llmstart.evaluation.metrics import confusion_matrix, per_class_report
     from llmstart.files import atomic_write_text
-    from llmstart.metrics import confusion_matrix, per_class_report
     from llmstart.plots import plot_confusion_matrix
 
     out = Path(out)
@@ -233,11 +233,11 @@ def finish(out: Path, config, trained: dict, splits, history, pred: Sequence[int
 
     ``trained``: what was trained, not how: ``data`` (its source), ``text_col``, ``label_col``,
     ``model`` (name) and ``lora`` (``{"r": rank}`` or None). ``reading``: the texts' token lengths
-    (:func:`llmstart.data.coverage.truncation_report`), kept in ``metrics.json``. ``say``: where
-    the report's lines go (the ``llmstart.run_report`` logger; ``llmstart train`` prints them)."""
+    (:func:`llmstart.data.unknown_tokens.truncation_report`), kept in ``metrics.json``. ``say``: where
+    the report's lines go (the ``llmstart.train.run_report`` logger; ``llmstart train`` prints them)."""
     from llmstart.evaluation.compare import compare_predictions
+    from llmstart.evaluation.metrics import classification_metrics
     from llmstart.files import atomic_write_json
-    from llmstart.metrics import classification_metrics
 
     index = {n: i for i, n in enumerate(splits.label_names)}
     gold = [index[str(x)] for x in splits.test.label]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmstart.augment import STOP_WORDS, WordNet, default_wordnet
+from llmstart.data.augment import STOP_WORDS, WordNet, default_wordnet
 
 ProbaFn = Callable[[Sequence[str]], np.ndarray]
 
@@ -155,7 +155,7 @@ def proba_fn(model, tokenizer, max_length: int = 64, batch_size: int = 64,
 
     >>> import torch
     >>> from transformers import BertConfig, BertForSequenceClassification
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("minilm")
     >>> _ = torch.manual_seed(0)
     >>> m = BertForSequenceClassification(BertConfig(vocab_size=tok.vocab_size, hidden_size=8,

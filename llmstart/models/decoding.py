@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 def _prompt_texts(tokenizer: Tokenizer, prompts: Iterable[str] | str, system: str | None,
                   examples: Sequence[tuple[str, str]], chat: bool) -> list[str]:
-    from llmstart.generation import format_chat
+    from llmstart.models.generation import format_chat
 
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     return [format_chat(tokenizer, p, system, examples) if chat else p for p in prompts]
@@ -62,7 +62,7 @@ def generate(
 
     >>> import torch
     >>> from transformers import LlamaConfig, LlamaForCausalLM
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("smollm2")
     >>> _ = torch.manual_seed(0)
     >>> model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16,
@@ -156,7 +156,7 @@ def next_token_probs(
 
     >>> import torch
     >>> from transformers import LlamaConfig, LlamaForCausalLM
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("smollm2")
     >>> _ = torch.manual_seed(0)
     >>> model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16,

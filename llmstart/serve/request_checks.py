@@ -62,7 +62,7 @@ def parse_classify_body(body: bytes, limits: Limits) -> list[str]:
     >>> parse_classify_body(b'{"texts": "hello"}', Limits())
     Traceback (most recent call last):
     ...
-    llmstart.serve.validate.RequestError: 'texts' must be a list of strings, got a string: wrap it as {"texts": ["..."]}.
+    llmstart.serve.request_checks.RequestError: 'texts' must be a list of strings, got a string: wrap it as {"texts": ["..."]}.
     """
     if len(body) > limits.max_body_bytes:
         raise RequestError(413, f"body is {len(body)} bytes, over the limit of "

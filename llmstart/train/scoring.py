@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from llmstart.metrics import classification_metrics
+from llmstart.evaluation.metrics import classification_metrics
 from llmstart.runtime import eval_mode
 
 

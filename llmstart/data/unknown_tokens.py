@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from llmstart.data.validate import DataValidationError
-from llmstart.hub import DEFAULT_CAUSAL_LM
+from llmstart.models.hub import DEFAULT_CAUSAL_LM
 
 #: The default limit for :func:`check_coverage`: above this share of unreadable words, stop.
 MAX_UNKNOWN_RATE = 0.05
@@ -77,7 +77,7 @@ class Coverage:
     def summary(self) -> str:
         """One line: the unknown tokens, and which kind they are (the ignored ones with why).
 
-        >>> from llmstart.models import load_tokenizer
+        >>> from llmstart.models.pretrained import load_tokenizer
         >>> unknown_token_rate(["Thanks for the quick fix 😀🎉"], load_tokenizer("minilm")).summary()
         "16.67% unknown tokens on the training text: 1 on emoji or symbols only, e.g. '😀🎉' (ignored: the model does not see them); every word is readable"
         """
@@ -129,7 +129,7 @@ def unknown_token_rate(
     ``max_texts`` bounds the work on large data sets (a random sample, fixed by ``seed``);
     ``None`` reads them all. A tokenizer with no unknown token (byte-level BPE) reports 0.
 
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("minilm")
     >>> unknown_token_rate(["The ride was smooth."], tok).unknown_rate
     0.0
@@ -226,7 +226,7 @@ def truncation_report(coverage: Coverage, max_length: int, special_tokens: int =
     (512 for BERT-style encoders; ``None``: no limit known). ``warning`` is a sentence when more
     than :data:`MAX_CUT_SHARE` of the texts are cut, with the remedy, else ``None``.
 
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("minilm")
     >>> cov = unknown_token_rate(["short text", "a long story " * 100], tok)
     >>> r = truncation_report(cov, max_length=128)
@@ -280,7 +280,7 @@ def check_coverage(
     ``max_unknown_rate`` of the words hold characters the tokenizer cannot read (emoji and
     symbols are not counted: they do not make a language unreadable).
 
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("minilm")
     >>> check_coverage(["Good coffee, fast delivery."], tok).unknown
     0
@@ -289,7 +289,7 @@ def check_coverage(
     >>> check_coverage(["质量很好，送货很快"], tok, "minilm")
     Traceback (most recent call last):
     ...
-    llmstart.data.coverage.TokenizerCoverageError: minilm's tokenizer cannot read this text: ...
+    llmstart.data.unknown_tokens.TokenizerCoverageError: minilm's tokenizer cannot read this text: ...
     """
     coverage = unknown_token_rate(texts, tokenizer, max_texts=max_texts)
     if coverage.unknown_word_rate <= max_unknown_rate:

@@ -1,4 +1,4 @@
-"""Generative models: chat prompts, instruction-tuning batches, perplexity (decoding: :mod:`llmstart.decoding`).
+"""Generative models: chat prompts, instruction-tuning batches, perplexity (decoding: :mod:`llmstart.models.decoding`).
 
 * :func:`format_chat` turns a question (plus an optional system prompt and few-shot
   examples) into the exact text the model was trained on, with the tokenizer's chat template.
@@ -11,7 +11,7 @@
 * :func:`perplexity` scores held-out answers: ``exp`` of the mean negative log-likelihood
   of the answer tokens given their prompts (lower is better; 1 is perfect).
 
->>> from llmstart.models import load_tokenizer
+>>> from llmstart.models.pretrained import load_tokenizer
 >>> tok = load_tokenizer("smollm2")
 >>> format_chat(tok, "Hi!", system="Be brief.")
 '<|im_start|>system\\nBe brief.<|im_end|>\\n<|im_start|>user\\nHi!<|im_end|>\\n<|im_start|>assistant\\n'
@@ -72,7 +72,7 @@ def format_chat(
 
     Tokenizers without a chat template get a plain ``Question: ... Answer:`` layout.
 
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> format_chat(load_tokenizer("smollm2"), "Hi").endswith("<|im_start|>assistant\\n")
     True
     """
@@ -121,7 +121,7 @@ def encode_sft(
     is followed by the end-of-sequence token, so the model also learns *when to stop*.
     A too-long example keeps its whole prompt and a truncated answer (with no end token).
 
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("smollm2")
     >>> ex = encode_sft(tok, "Say hi", "Hi!")
     >>> tok.decode([t for t, y in zip(ex["input_ids"], ex["labels"]) if y != -100])
@@ -144,7 +144,7 @@ def encode_sft(
 class SFTDataset(Dataset):
     """(prompt, answer) pairs tokenised once with :func:`encode_sft`.
 
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> len(SFTDataset([("q", "a"), ("q2", "a2")], load_tokenizer("smollm2")))
     2
     """
@@ -208,7 +208,7 @@ def make_sft_loader(
     Only answer tokens are scored; batches are padded to their longest example, and
     ``group_by_length`` batches examples of similar length together.
 
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> loader = make_sft_loader([("Say hi", "Hi!")] * 4, load_tokenizer("smollm2"), batch_size=2)
     >>> sorted(next(iter(loader)))
     ['attention_mask', 'input_ids', 'labels']
@@ -262,7 +262,7 @@ def answer_nll(
 
     >>> import torch
     >>> from transformers import LlamaConfig, LlamaForCausalLM
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("smollm2")
     >>> _ = torch.manual_seed(0)
     >>> model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16,
@@ -287,7 +287,7 @@ def perplexity(model: torch.nn.Module, tokenizer: Tokenizer, pairs: Pairs, **opt
 
     >>> import torch
     >>> from transformers import LlamaConfig, LlamaForCausalLM
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("smollm2")
     >>> _ = torch.manual_seed(0)
     >>> model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16,
@@ -298,8 +298,8 @@ def perplexity(model: torch.nn.Module, tokenizer: Tokenizer, pairs: Pairs, **opt
     return float(torch.exp(answer_nll(model, tokenizer, pairs, pooled=True, **options)))
 
 
-# Decoding lives in llmstart.decoding; these names stay importable from here too.
-from llmstart.decoding import filter_logits, generate, next_token_probs, repetition_rate  # noqa: E402
+# Decoding lives in llmstart.models.decoding; these names stay importable from here too.
+from llmstart.models.decoding import filter_logits, generate, next_token_probs, repetition_rate  # noqa: E402
 
 __all__ = ["IGNORE_INDEX", "SFTCollator", "SFTDataset", "answer_nll", "as_pairs", "chat_messages",
            "encode_sft", "filter_logits", "format_chat", "generate", "make_sft_loader", "next_token_probs",

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from llmstart.robustness import ProbaFn, deletion_importance
+from llmstart.evaluation.robustness import ProbaFn, deletion_importance
 
 
 def occlusion(text: str, target: int, predict_proba: ProbaFn) -> np.ndarray:
@@ -44,7 +44,7 @@ def integrated_gradients(model, tokenizer, text: str, target: int, n_steps: int 
 
     >>> import torch
     >>> from transformers import BertConfig, BertForSequenceClassification
-    >>> from llmstart.models import load_tokenizer
+    >>> from llmstart.models.pretrained import load_tokenizer
     >>> tok = load_tokenizer("minilm")
     >>> _ = torch.manual_seed(0)
     >>> m = BertForSequenceClassification(BertConfig(vocab_size=tok.vocab_size, hidden_size=8,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from llmstart.hub import package_folder
+from llmstart.models.hub import package_folder
 
 OPERATIONS = ("synonym", "insert", "swap", "delete")
 # Function words never replaced by a synonym nor used as insertion seeds (as in EDA).
@@ -192,7 +192,7 @@ def paraphrase(texts: Sequence[str], model, tokenizer, max_new_tokens: int = 40,
     """
     if not texts:
         return []
-    from llmstart.generation import generate
+    from llmstart.models.generation import generate
 
     prompts = [PARAPHRASE_PROMPT.format(text=t) for t in texts]
     answers = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, do_sample=True,
@@ -215,13 +215,13 @@ def back_translate(texts: Sequence[str], pivot: str = "de", batch_size: int = 16
     """English -> ``pivot`` -> English with the Hub's Marian models (full profile: needs the Hub).
 
     No translation model ships in a PyPI package, so offline this raises
-    :class:`~llmstart.hub.ModelUnavailableError` with what to do.
+    :class:`~llmstart.models.hub.ModelUnavailableError` with what to do.
 
-    >>> from llmstart.hub import hub_reachable
+    >>> from llmstart.models.hub import hub_reachable
     >>> hub_reachable() or "paraphrase()" in _no_hub_message("de")
     True
     """
-    from llmstart.hub import ModelUnavailableError, hub_reachable
+    from llmstart.models.hub import ModelUnavailableError, hub_reachable
 
     if not hub_reachable():
         raise ModelUnavailableError(_no_hub_message(pivot))

@@ -62,7 +62,7 @@ def export_onnx(model: torch.nn.Module, tokenizer, path: str | Path, opset: int 
     ``dynamic_axes`` reliably; the file is written to a temporary name and then moved.
 
     >>> import tempfile, onnxruntime
-    >>> from llmstart.models import load_classifier
+    >>> from llmstart.models.pretrained import load_classifier
     >>> model, tok = load_classifier("minilm", label_names=["a", "b"], verbose=False)
     >>> p = export_onnx(model, tok, tempfile.mkdtemp() + "/m.onnx")
     >>> [i.name for i in onnxruntime.InferenceSession(str(p)).get_inputs()]
