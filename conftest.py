@@ -12,12 +12,20 @@ def _temporary_files_under_pytest(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _llmstart_logger_as_imported():
-    """Each test and doctest starts with the package silent below WARNING, as a fresh import."""
+    """Each test and doctest starts with the package as a fresh import leaves it (no level, only the
+    NullHandler, propagating), whatever a module-scoped fixture or an earlier test in the same worker
+    did (e.g. the CLI's show_messages()), and the state is put back after it."""
     import logging
 
+    import llmstart
+
     log = logging.getLogger("llmstart")
-    level, handlers, propagate = log.level, list(log.handlers), log.propagate
+    saved = log.level, list(log.handlers), log.propagate
+    log.setLevel(logging.NOTSET)
+    log.handlers[:] = [h for h in log.handlers if isinstance(h, logging.NullHandler)]
+    log.propagate = True
+    assert llmstart.logger is log
     yield
-    log.setLevel(level)
-    log.handlers[:] = handlers
-    log.propagate = propagate
+    log.setLevel(saved[0])
+    log.handlers[:] = saved[1]
+    log.propagate = saved[2]
